@@ -1,0 +1,30 @@
+"""Batch column and forward-output names used by EmbedPG beyond RLlib's `Columns`."""
+
+# Env runners: the standard-normal noise that drew the episode's skill `z`
+# (`z = mu_phi(t) + sigma_phi(t) * Z_NOISE`). Recorded per step, so the learner
+# rebuilds the episode's `z` with its current parameters.
+Z_NOISE = "z_noise"
+# Optional: a skill `z` given directly (e.g. by a high-level policy), bypassing p(z|t).
+SKILL = "skill"
+
+# Learner connectors.
+OBS_WINDOW = "obs_window"  # s^H: (s_{i-H+1}, ..., s_i), shape [B, H, obs_dim]
+SEGMENT_ID = "segment_id"  # which episode chunk (of one env's I-step segment) a row is in
+STEP_IN_SEGMENT = "step_in_segment"  # i, counted from the chunk's first step
+SEGMENT_LEN = "segment_len"  # rows in that chunk
+INTRINSIC_LOG_Q = "intrinsic_log_q"  # log q(z | a_i, s_i^H), no gradient
+INTRINSIC_ENTROPY = "intrinsic_entropy"  # H[pi(.|s_i, z)], no gradient
+AUGMENTED_REWARD = "augmented_reward"  # r_hat_i
+POLICY_WEIGHT = "policy_weight"  # weight of log pi(a_i|s_i,z_phi): R, or R_i, minus baseline
+EMBEDDING_WEIGHT = "embedding_weight"  # weight of log p(z|t): segment R minus its baseline
+VALUE_TARGETS = "value_targets"  # regression target of V(s_i, z)
+
+# Forward-train outputs of the module.
+Z_PHI = "z_phi"  # re-parameterised z, differentiable w.r.t. phi
+EMBEDDING_MEAN = "embedding_mean"
+EMBEDDING_LOG_STD = "embedding_log_std"
+ALL_TASKS_EMBEDDING_LOG_STD = "all_tasks_embedding_log_std"  # [K, latent], for H[p(.|t_k)]
+Q_MEAN_REPARAM_ACTION = "q_mean_reparam_action"  # q(.|a_i(theta,phi), s^H)
+Q_LOG_STD_REPARAM_ACTION = "q_log_std_reparam_action"
+Q_MEAN_SAMPLED_ACTION = "q_mean_sampled_action"  # q(.|a_i, s^H), a_i constant
+Q_LOG_STD_SAMPLED_ACTION = "q_log_std_sampled_action"

@@ -1,0 +1,5 @@
+from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
+from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
+from rllib_embed.embed_pg.connectors.augmented_returns import AugmentedRewardAndWeights
+
+__all__ = ["SampleSkillNoise", "AddSkillWindowsAndSegments", "AugmentedRewardAndWeights"]

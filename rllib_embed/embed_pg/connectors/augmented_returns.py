@@ -1,0 +1,89 @@
+"""Learner connector: augmented reward r_hat, returns, baselines and surrogate weights.
+
+Runs at the end of the learner pipeline on the batched tensors, with the learner's
+current networks and without gradient (R is a weight in the surrogate).
+"""
+
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from ray.rllib.connectors.connector_v2 import ConnectorV2
+from ray.rllib.core.columns import Columns
+from ray.rllib.utils.typing import EpisodeType
+
+from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
+from rllib_embed.embed_pg.returns import augmented_reward, leave_one_out_task_baseline, segment_returns
+
+TASK_KEY, OBS_KEY = "task", "obs"
+
+
+class AugmentedRewardAndWeights(ConnectorV2):
+    """Adds r_hat, the weights of log pi and log p(z|t), and V's targets.
+
+    - r_hat_i = r_i + alpha2 log q(z|a_i,s_i^H) + alpha3 H[pi(.|s_i,z)]
+    - policy weight: R (returns="segment") or R_i (returns="reward_to_go"), minus
+      gamma^i V(s_i, z) when baseline="value"
+    - embedding weight: the segment's R, minus the mean R of the other segments of
+      the same task when embedding_baseline="task_mean" (a baseline free of z)
+    Also logs the intrinsic reward parts and how well q identifies the task.
+    """
+
+    def __init__(self, input_observation_space=None, input_action_space=None, *, gamma: float,
+                 alpha2: float, alpha3: float, returns: str, baseline: Optional[str],
+                 embedding_baseline: Optional[str], **kwargs):
+        super().__init__(input_observation_space, input_action_space, **kwargs)
+        self.gamma, self.alpha2, self.alpha3 = gamma, alpha2, alpha3
+        self.returns, self.baseline, self.embedding_baseline = returns, baseline, embedding_baseline
+
+    def __call__(self, *, rl_module, batch: Dict[str, Any], episodes: List[EpisodeType],
+                 explore: Optional[bool] = None, shared_data: Optional[dict] = None, metrics=None, **kwargs) -> Any:
+        for module_id, module_batch in batch.items():
+            module = rl_module[module_id].unwrapped()
+            with torch.no_grad():
+                stats = self._add_weights(module, module_batch)
+            if metrics is not None:
+                metrics.log_dict(stats, key=module_id, window=1)
+        return batch
+
+    def _add_weights(self, module, b: Dict[str, Any]) -> Dict[str, float]:
+        obs, task = b[Columns.OBS][OBS_KEY], b[Columns.OBS][TASK_KEY].float()
+        z = module.skill(task, b[C.Z_NOISE].float())
+        dist = module.get_train_action_dist_cls().from_logits(module.policy_dist_inputs(obs, z))
+        entropy = dist.entropy()
+        q_mean, q_log_std = module.inference_params(module.action_features(b[Columns.ACTIONS]), b[C.OBS_WINDOW].float())
+        log_q = diag_gaussian_log_prob(z, q_mean, q_log_std)
+        reward = b[Columns.REWARDS].float()
+        r_hat = augmented_reward(reward, log_q, entropy, self.alpha2, self.alpha3)
+
+        seg, step = b[C.SEGMENT_ID].long(), b[C.STEP_IN_SEGMENT].long()
+        R, R_to_go, value_target = segment_returns(r_hat, step, seg, self.gamma)
+        weight = R_to_go if self.returns == "reward_to_go" else R
+        if self.baseline == "value":
+            weight = weight - (self.gamma ** step.double()) * module.value(obs, z).double()
+
+        first = step == 0  # one row per segment carries log p(z|t)
+        seg_return = R[first]
+        seg_task = task[first].argmax(-1)
+        emb_weight = seg_return
+        if self.embedding_baseline == "task_mean":
+            emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, module.num_tasks)
+
+        f32 = torch.float32
+        b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
+        b[C.POLICY_WEIGHT] = weight.to(f32)
+        b[C.EMBEDDING_WEIGHT] = torch.zeros_like(reward).masked_scatter(first, emb_weight.to(f32))
+        b[C.VALUE_TARGETS] = value_target.to(f32)
+
+        # How well q identifies the task: nearest p(z|t_k) mean to q's mean.
+        all_means = module.embedding_params(torch.eye(module.num_tasks, device=task.device))[0]
+        nearest = torch.cdist(q_mean, all_means).argmin(-1)
+        return {
+            "extrinsic_reward_mean": reward.mean().item(),
+            "intrinsic_log_q_mean": log_q.mean().item(),
+            "intrinsic_policy_entropy_mean": entropy.mean().item(),
+            "augmented_reward_mean": r_hat.mean().item(),
+            "segment_return_mean": seg_return.mean().item(),
+            "q_task_accuracy": (nearest == task.argmax(-1)).float().mean().item(),
+        }

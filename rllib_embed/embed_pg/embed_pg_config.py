@@ -1,0 +1,246 @@
+"""EmbedPGConfig: every hyper-parameter of the method, with defaults and validation."""
+
+from numbers import Integral, Real
+from typing import Any, Dict, List, Optional, Union
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
+from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
+from rllib_embed.embed_pg.losses import ESTIMATORS
+from rllib_embed.embed_pg.task_assignment import sampling_envs
+
+RETURNS = ("reward_to_go", "segment")
+BASELINES = (None, "value")
+EMBEDDING_BASELINES = (None, "task_mean")
+ACTIVATIONS = ("tanh", "relu", "elu")
+_NETWORK_KEYS = ("latent_dim", "history_len", "policy_hiddens", "embedding_hiddens",
+                 "inference_hiddens", "value_hiddens", "activation")
+
+
+class EmbedPGConfig(AlgorithmConfig):
+    """Configuration of EmbedPG.
+
+    .. testcode::
+
+        from rllib_embed import EmbedPGConfig
+        config = (EmbedPGConfig()
+                  .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
+                  .training(latent_dim=2, history_len=4, alpha1=0.01, alpha2=0.1, alpha3=0.01))
+        algo = config.build_algo()
+        algo.train()
+
+    The method's symbols: K = `num_tasks`, D = `copies_per_task`,
+    I = `rollout_fragment_length` (steps each env samples per gradient step),
+    H = `history_len`, alpha1..3 = `alpha1`..`alpha3`, gamma = `gamma`.
+    """
+
+    def __init__(self, algo_class=None):
+        if algo_class is None:
+            from rllib_embed.embed_pg.embed_pg import EmbedPG
+            algo_class = EmbedPG
+        super().__init__(algo_class=algo_class)
+        # The method.
+        self.latent_dim = 2
+        self.history_len = 4
+        self.alpha1 = 0.01  # embedding entropy H[p(z|t)]
+        self.alpha2 = 0.1  # log q(z|a,s^H) in the reward
+        self.alpha3 = 0.01  # policy entropy H[pi(.|s,z)] in the reward
+        self.estimator = "seed"
+        self.returns = "reward_to_go"
+        self.baseline = "value"
+        self.embedding_baseline = "task_mean"
+        self.num_tasks = None  # K: None = from env_config["num_tasks"] or the env itself
+        self.copies_per_task = 1  # D
+        # Networks.
+        self.policy_hiddens = [64, 64]
+        self.embedding_hiddens = []
+        self.inference_hiddens = [64, 64]
+        self.value_hiddens = [64, 64]
+        self.activation = "tanh"
+        # Optimisation: one Adam per network; None = `lr`.
+        self.lr = 1e-3
+        self.policy_lr = None
+        self.embedding_lr = None
+        self.inference_lr = None
+        self.value_lr = None
+        self.vf_loss_coeff = 1.0
+        self.gamma = 0.99
+        self.num_epochs = 1
+        # Sampling: exactly I steps from every env, one segment each.
+        self.rollout_fragment_length = 50
+        self.batch_mode = "truncate_episodes"
+        self.episode_lookback_horizon = max(1, self.history_len - 1)
+        self.env_runner_cls = _env_runner_cls()
+        self.callbacks_class = _callbacks_cls()
+
+    def training(
+        self, *,
+        latent_dim=NotProvided, history_len=NotProvided,
+        alpha1=NotProvided, alpha2=NotProvided, alpha3=NotProvided,
+        estimator=NotProvided, returns=NotProvided, baseline=NotProvided, embedding_baseline=NotProvided,
+        num_tasks=NotProvided, copies_per_task=NotProvided,
+        policy_hiddens=NotProvided, embedding_hiddens=NotProvided, inference_hiddens=NotProvided,
+        value_hiddens=NotProvided, activation=NotProvided,
+        policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
+        vf_loss_coeff=NotProvided,
+        **kwargs,
+    ) -> "EmbedPGConfig":
+        """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
+
+        Args:
+            latent_dim: dimension of the skill space z.
+            history_len: H, the number of most recent observations q sees.
+            alpha1: weight of the embedding entropy alpha1 * E_t H[p(z|t)].
+            alpha2: weight of alpha2 * log q(z | a, s^H) in the reward.
+            alpha3: weight of alpha3 * H[pi(.|s, z)] in the reward.
+            estimator: "seed" (the derivation's formulas, literally) or "unbiased"
+                (re-parameterised z, sampled actions held constant inside q, no
+                log p(z|t) score term); see docs/estimator.md.
+            returns: weight of log pi: "reward_to_go" (R_i) or "segment" (R).
+            baseline: None or "value" (a learned V(s, z) subtracted from log pi's weight).
+            embedding_baseline: None or "task_mean" (mean return of the other segments
+                of the same task, subtracted from log p(z|t)'s weight).
+            num_tasks: K. None: env_config["num_tasks"], else the env's own count.
+            copies_per_task: D, environments per task.
+            policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens: MLP sizes.
+            activation: "tanh", "relu" or "elu".
+            policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
+                rates; None uses `lr`.
+            vf_loss_coeff: weight of V's squared error.
+        """
+        super().training(**kwargs)
+        for name, value in list(locals().items()):
+            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
+                setattr(self, name, value)
+        if history_len is not NotProvided and isinstance(history_len, Integral):
+            # s^H looks H-1 steps back, also into the previous segment of the episode.
+            self.episode_lookback_horizon = max(self.episode_lookback_horizon, history_len - 1)
+        return self
+
+    # ---- resolved values ---------------------------------------------------------------
+    @property
+    def resolved_num_tasks(self) -> Optional[int]:
+        """K from the config or env_config; None until the env tells."""
+        return self.num_tasks if self.num_tasks is not None else (self.env_config or {}).get("num_tasks")
+
+    @property
+    def lrs(self) -> Dict[str, float]:
+        """Learning rate of each network's optimizer."""
+        return {net: getattr(self, f"{net}_lr") or self.lr for net in ("policy", "embedding", "inference", "value")}
+
+    # ---- RLlib hooks -----------------------------------------------------------------------
+    def get_default_rl_module_spec(self) -> RLModuleSpec:
+        from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
+        return RLModuleSpec(module_class=EmbedPGTorchRLModule)
+
+    def get_default_learner_class(self):
+        from rllib_embed.embed_pg.torch.embed_pg_torch_learner import EmbedPGTorchLearner
+        return EmbedPGTorchLearner
+
+    @property
+    def _model_config_auto_includes(self) -> Dict[str, Any]:
+        return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS}
+
+    def build_env_to_module_connector(self, env=None, spaces=None, device=None):
+        pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
+        # Before batching, so the per-episode noise lines up with each episode's row.
+        pipeline.insert_before(BatchIndividualItems, SampleSkillNoise(latent_dim=self.latent_dim))
+        return pipeline
+
+    def validate(self) -> None:
+        super().validate()
+        self._validate_method()
+        if not self.in_evaluation:  # evaluation samples whole episodes, from any runner count
+            self._validate_sampling()
+
+    def _validate_method(self) -> None:
+        _check_int(self, "latent_dim", 1)
+        _check_int(self, "history_len", 1)
+        for name in ("alpha1", "alpha2", "alpha3"):
+            _check_real(self, name, minimum=0.0)
+        _check_choice(self, "estimator", ESTIMATORS)
+        _check_choice(self, "returns", RETURNS)
+        _check_choice(self, "baseline", BASELINES)
+        _check_choice(self, "embedding_baseline", EMBEDDING_BASELINES)
+        _check_choice(self, "activation", ACTIVATIONS)
+        for name in ("policy_hiddens", "embedding_hiddens", "inference_hiddens", "value_hiddens"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(h, Integral) and h > 0 for h in value):
+                raise ValueError(f"EmbedPGConfig.{name} must be a list of positive ints (layer sizes); got {value!r}")
+        for name in ("policy_lr", "embedding_lr", "inference_lr", "value_lr"):
+            if getattr(self, name) is not None:
+                _check_real(self, name, minimum=0.0, strict=True)
+        _check_real(self, "vf_loss_coeff", minimum=0.0)
+        _check_int(self, "num_epochs", 1)
+        if self.minibatch_size is not None:
+            raise ValueError("EmbedPGConfig.minibatch_size must be None: each gradient step uses the whole "
+                             f"K*D*I batch, as the derivation does; got {self.minibatch_size!r}")
+        if self.framework_str != "torch":
+            raise ValueError(f"EmbedPGConfig.framework must be 'torch'; got {self.framework_str!r}")
+        if not self.enable_rl_module_and_learner:
+            raise ValueError("EmbedPG runs on RLlib's new API stack only (enable_rl_module_and_learner=True)")
+
+    def _validate_sampling(self) -> None:
+        _check_int(self, "copies_per_task", 1)
+        if self.num_tasks is not None:
+            _check_int(self, "num_tasks", 1)
+        if self.batch_mode != "truncate_episodes":
+            raise ValueError("EmbedPGConfig.batch_mode must be 'truncate_episodes' (every env samples exactly "
+                             f"I = rollout_fragment_length steps); got {self.batch_mode!r}")
+        if not isinstance(self.rollout_fragment_length, Integral) or self.rollout_fragment_length < 1:
+            raise ValueError("EmbedPGConfig.rollout_fragment_length (I) must be an int >= 1; "
+                             f"got {self.rollout_fragment_length!r}")
+        if self.episode_lookback_horizon < self.history_len - 1:
+            raise ValueError(f"EmbedPGConfig.episode_lookback_horizon must be >= history_len - 1 = "
+                             f"{self.history_len - 1} so s^H can look into the previous segment; "
+                             f"got {self.episode_lookback_horizon}")
+        if str(self.gym_env_vectorize_mode).upper().split(".")[-1] != "SYNC":
+            raise ValueError("EmbedPGConfig.gym_env_vectorize_mode must be 'SYNC' (the env runner sets each "
+                             f"env's task); got {self.gym_env_vectorize_mode!r}")
+        K = self.resolved_num_tasks
+        if K is None:
+            return
+        if self.num_tasks is not None and (self.env_config or {}).get("num_tasks", K) != K:
+            raise ValueError(f"EmbedPGConfig.num_tasks={self.num_tasks} differs from "
+                             f"env_config['num_tasks']={self.env_config['num_tasks']}")
+        n_envs = K * self.copies_per_task
+        if self.num_env_runners == 0 and self.num_envs_per_env_runner == 1:
+            self.num_envs_per_env_runner = n_envs  # the local runner hosts all K*D
+        got = sampling_envs(self.num_env_runners, self.num_envs_per_env_runner)
+        if got != n_envs:
+            raise ValueError(
+                f"EmbedPG needs K*D = {K}*{self.copies_per_task} = {n_envs} sampling environments, but "
+                f"num_env_runners={self.num_env_runners} x num_envs_per_env_runner={self.num_envs_per_env_runner} "
+                f"gives {got}. Allowed: num_env_runners * num_envs_per_env_runner == {n_envs} "
+                f"(e.g. num_env_runners={n_envs}, or num_env_runners=0 with num_envs_per_env_runner={n_envs}).")
+
+
+def _check_int(config, name: str, minimum: int) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"EmbedPGConfig.{name} must be an int >= {minimum}; got {value!r}")
+
+
+def _check_real(config, name: str, minimum: float, strict: bool = False) -> None:
+    value = getattr(config, name)
+    ok = isinstance(value, Real) and not isinstance(value, bool) and (value > minimum if strict else value >= minimum)
+    if not ok:
+        raise ValueError(f"EmbedPGConfig.{name} must be a number {'>' if strict else '>='} {minimum}; got {value!r}")
+
+
+def _check_choice(config, name: str, allowed) -> None:
+    value = getattr(config, name)
+    if value not in allowed:
+        raise ValueError(f"EmbedPGConfig.{name} must be one of {list(allowed)}; got {value!r}")
+
+
+def _env_runner_cls():
+    from rllib_embed.embed_pg.env_runner import EmbedPGEnvRunner
+    return EmbedPGEnvRunner
+
+
+def _callbacks_cls():
+    from rllib_embed.embed_pg.callbacks import EmbedPGCallbacks
+    return EmbedPGCallbacks

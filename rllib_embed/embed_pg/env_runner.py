@@ -1,0 +1,46 @@
+"""EmbedPG's env runner: places the K x D tasks and seeds the per-episode skill draws."""
+
+import zlib
+from typing import List, Tuple
+
+from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
+from rllib_embed.embed_pg.task_assignment import global_env_index, task_and_copy
+
+
+class EmbedPGEnvRunner(SingleAgentEnvRunner):
+    """A `SingleAgentEnvRunner` whose envs each host one task of the K x D mapping.
+
+    `task_assignment` lists the (task, copy) of each of this runner's envs.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.task_assignment: List[Tuple[int, int]] = []
+        super().__init__(*args, **kwargs)
+        # Different runners must draw different skills; a fixed seed makes them repeatable.
+        seed = None if self.config.seed is None else zlib.crc32(f"{self.config.seed}/{self.worker_index}".encode())
+        for piece in self._env_to_module.connectors:
+            if isinstance(piece, SampleSkillNoise):
+                piece.seed(seed)
+
+    def make_env(self) -> None:
+        super().make_env()
+        envs = getattr(self.env.unwrapped, "envs", None)
+        if envs is None:
+            raise ValueError("EmbedPG needs gym_env_vectorize_mode='SYNC' (it sets each env's task); "
+                             f"got {self.config.gym_env_vectorize_mode!r}")
+        self.task_assignment = []
+        for v, env in enumerate(envs):
+            multi_task_env = env.unwrapped
+            if not hasattr(multi_task_env, "set_task"):
+                raise ValueError(f"EmbedPG needs a rllib_embed.envs.MultiTaskEnv; env {self.config.env!r} "
+                                 f"is a {type(multi_task_env).__name__}")
+            num_tasks = self.config.num_tasks or multi_task_env.num_tasks
+            if num_tasks != multi_task_env.num_tasks:
+                raise ValueError(f"num_tasks={num_tasks} but env {self.config.env!r} has "
+                                 f"{multi_task_env.num_tasks} tasks")
+            g = global_env_index(self.worker_index, v, self.config.num_envs_per_env_runner)
+            k, d = task_and_copy(g, num_tasks, self.config.copies_per_task)
+            multi_task_env.set_task(k)
+            self.task_assignment.append((k, d))

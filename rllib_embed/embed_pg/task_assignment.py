@@ -1,0 +1,28 @@
+"""The K x D mapping: which task and copy each environment of each env runner hosts.
+
+Environments are numbered globally, g = (w - 1) * M + v for remote env runner w >= 1
+(M envs each, v the index in its vector env) and g = v for the local runner w = 0.
+Environment g hosts task k = g // D and copy d = g % D. With `num_env_runners == K*D`
+(M = 1) that is runner w -> task (w-1) // D, copy (w-1) % D; with `num_env_runners=0`
+the local runner hosts all K*D as one vector env. Any N runners x M envs with
+N * M == K * D map evenly the same way; other combinations are refused by
+`EmbedPGConfig.validate()`. Evaluation runners wrap around (g mod K*D).
+"""
+
+from typing import Tuple
+
+
+def global_env_index(worker_index: int, vector_index: int, envs_per_runner: int) -> int:
+    """g for env `vector_index` of env runner `worker_index` (0 = local runner)."""
+    return vector_index if worker_index == 0 else (worker_index - 1) * envs_per_runner + vector_index
+
+
+def task_and_copy(env_index: int, num_tasks: int, copies_per_task: int) -> Tuple[int, int]:
+    """(k, d) hosted by global environment `env_index`."""
+    g = env_index % (num_tasks * copies_per_task)
+    return g // copies_per_task, g % copies_per_task
+
+
+def sampling_envs(num_env_runners: int, envs_per_runner: int) -> int:
+    """How many environments sample for training: the local runner's only without remote ones."""
+    return max(num_env_runners, 1) * envs_per_runner

@@ -1,0 +1,89 @@
+"""EmbedPG's torch learner: the surrogate of `losses.embed_pg_surrogate`, one Adam per network."""
+
+from typing import Any, Dict
+
+import torch
+
+from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+from ray.rllib.core.rl_module.apis import ValueFunctionAPI
+from ray.rllib.utils.typing import ModuleID, TensorType
+
+from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights
+from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
+from rllib_embed.embed_pg.losses import embed_pg_surrogate
+
+NETWORKS = ("policy", "embedding", "inference", "value")
+
+
+class EmbedPGTorchLearner(TorchLearner):
+    """Minimises -J (J_seed or J_unbiased) plus V's squared error, one step per batch."""
+
+    def build(self) -> None:
+        super().build()
+        if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
+            self._learner_connector.insert_before(
+                BatchIndividualItems, AddSkillWindowsAndSegments(history_len=self.config.history_len))
+            # After batching: one no-grad pass of the current networks gives r_hat and the weights.
+            self._learner_connector.append(AugmentedRewardAndWeights(
+                gamma=self.config.gamma, alpha2=self.config.alpha2, alpha3=self.config.alpha3,
+                returns=self.config.returns, baseline=self.config.baseline,
+                embedding_baseline=self.config.embedding_baseline))
+
+    @classmethod
+    def rl_module_required_apis(cls) -> list:
+        return [ValueFunctionAPI]
+
+    def configure_optimizers_for_module(self, module_id: ModuleID, config=None) -> None:
+        module = self._module[module_id].unwrapped()
+        for net, lr in config.lrs.items():
+            params = list(getattr(module, f"{net}_net").parameters())
+            self.register_optimizer(module_id=module_id, optimizer_name=net,
+                                    optimizer=torch.optim.Adam(params), params=params, lr_or_lr_schedule=lr)
+
+    def compute_loss_for_module(self, *, module_id: ModuleID, config, batch: Dict[str, Any],
+                                fwd_out: Dict[str, TensorType]) -> TensorType:
+        module = self.module[module_id].unwrapped()
+        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        step = batch[C.STEP_IN_SEGMENT].long()
+        first = step == 0
+        z_phi = fwd_out[C.Z_PHI]
+        z = z_phi.detach()  # the episode's sampled skill, a constant
+        if config.estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
+            log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
+        else:  # log q(z_phi | a_i, s^H)
+            log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
+        terms = embed_pg_surrogate(
+            estimator=config.estimator,
+            log_pi=dist.logp(batch[Columns.ACTIONS]),
+            policy_weight=batch[C.POLICY_WEIGHT],
+            log_p_z=diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first],
+                                           fwd_out[C.EMBEDDING_LOG_STD][first]),
+            embedding_weight=batch[C.EMBEDDING_WEIGHT][first],
+            log_q=log_q,
+            policy_entropy=dist.entropy(),
+            discount=config.gamma ** step.float(),
+            all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
+            alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
+            # S = K*D: each env contributes I rows (this learner's share with several learners).
+            num_segments=len(step) / config.rollout_fragment_length,
+        )
+        value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
+            if config.baseline == "value" else torch.zeros((), device=z.device)
+        stats = {name: value.detach() for name, value in terms.items()}
+        stats["value_loss"] = value_loss.detach()
+        stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
+        self.metrics.log_dict(stats, key=module_id, window=1)
+        return -terms["surrogate"] + config.vf_loss_coeff * value_loss
+
+    def compute_gradients(self, loss_per_module, **kwargs):
+        gradients = super().compute_gradients(loss_per_module, **kwargs)
+        for module_id in loss_per_module:
+            module = self.module[module_id].unwrapped()
+            for net in NETWORKS:
+                grads = [gradients.get(self.get_param_ref(p)) for p in getattr(module, f"{net}_net").parameters()]
+                norm = torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(())))
+                self.metrics.log_value((module_id, f"{net}_grad_norm"), norm.item(), window=1)
+        return gradients

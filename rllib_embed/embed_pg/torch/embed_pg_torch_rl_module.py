@@ -1,0 +1,185 @@
+"""The EmbedPG RLModule: policy pi(a|s,z), embedding p(z|t), inference q(z|a,s^H), value V(s,z).
+
+Observations are `Dict({"obs": Box, "task": one-hot Box})` (see
+`rllib_embed.envs.MultiTaskEnv`). The task one-hot reaches only the embedding net;
+the policy sees `obs` and `z` and nothing else.
+"""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.torch import TorchRLModule
+
+from rllib_embed.embed_pg import columns as C
+
+OBS_KEY = "obs"
+TASK_KEY = "task"
+# Bounds on every log-std output (policy, p, q): a parameterisation choice that
+# keeps densities finite; it does not change the objective's form.
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+
+
+def _mlp(in_dim: int, hiddens: List[int], out_dim: int, activation: str, out_gain: float) -> nn.Sequential:
+    layers: List[nn.Module] = []
+    for h in hiddens:
+        linear = nn.Linear(in_dim, h)
+        nn.init.orthogonal_(linear.weight, gain=np.sqrt(2.0))
+        nn.init.zeros_(linear.bias)
+        layers += [linear, _ACTIVATIONS[activation]()]
+        in_dim = h
+    out = nn.Linear(in_dim, out_dim)
+    nn.init.orthogonal_(out.weight, gain=out_gain)
+    nn.init.zeros_(out.bias)
+    layers.append(out)
+    return nn.Sequential(*layers)
+
+
+def _mean_and_log_std(params: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    mean, log_std = params.chunk(2, dim=-1)
+    return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+
+class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
+    """Three networks of the method (plus an optional value baseline) in one RLModule.
+
+    `model_config` keys (filled in by `EmbedPGConfig`): latent_dim, history_len,
+    policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens, activation.
+    """
+
+    def setup(self):
+        cfg = self.model_config
+        obs_space = self.observation_space
+        if not (isinstance(obs_space, gym.spaces.Dict) and set(obs_space.spaces) == {OBS_KEY, TASK_KEY}):
+            raise ValueError(
+                "EmbedPG needs observations of the form Dict({'obs': Box, 'task': one-hot Box}) "
+                f"(wrap the env in rllib_embed.envs.MultiTaskEnv); got {obs_space}"
+            )
+        if not isinstance(obs_space[OBS_KEY], gym.spaces.Box):
+            raise ValueError(f"EmbedPG supports Box 'obs' spaces; got {obs_space[OBS_KEY]}")
+        self.obs_dim = int(np.prod(obs_space[OBS_KEY].shape))
+        self.num_tasks = int(obs_space[TASK_KEY].shape[0])
+        self.latent_dim = int(cfg["latent_dim"])
+        self.history_len = int(cfg["history_len"])
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            self.discrete = True
+            self.action_dim = int(self.action_space.n)
+            dist_dim = self.action_dim
+        elif isinstance(self.action_space, gym.spaces.Box):
+            self.discrete = False
+            self.action_dim = int(np.prod(self.action_space.shape))
+            dist_dim = 2 * self.action_dim
+        else:
+            raise ValueError(f"EmbedPG supports Box and Discrete action spaces; got {self.action_space}")
+        act = cfg["activation"]
+        Z = self.latent_dim
+        # pi(a | s, z): never sees the task id.
+        self.policy_net = _mlp(self.obs_dim + Z, cfg["policy_hiddens"], dist_dim, act, out_gain=0.01)
+        # p(z | t): Gaussian over z from the task one-hot.
+        self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
+        if not self.inference_only:
+            # q(z | a, s^H): from the action and the last H observations.
+            self.inference_net = _mlp(
+                self.action_dim + self.history_len * self.obs_dim, cfg["inference_hiddens"], 2 * Z, act, out_gain=0.01
+            )
+            self.value_net = _mlp(self.obs_dim + Z, cfg["value_hiddens"], 1, act, out_gain=1.0)
+
+    # ---- the networks, as functions -------------------------------------------------
+    def embedding_params(self, task_onehot: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log_std) of p_phi(z | t)."""
+        return _mean_and_log_std(self.embedding_net(task_onehot))
+
+    def skill(self, task_onehot: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """z_phi = mu_phi(t) + sigma_phi(t) * noise (re-parameterised draw from p(z|t))."""
+        mean, log_std = self.embedding_params(task_onehot)
+        return mean + torch.exp(log_std) * noise
+
+    def policy_dist_inputs(self, obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Action-distribution inputs of pi_theta(. | s, z): [mean, log_std] or logits."""
+        out = self.policy_net(torch.cat([self.flat_obs(obs), z], dim=-1))
+        if self.discrete:
+            return out
+        mean, log_std = _mean_and_log_std(out)
+        return torch.cat([mean, log_std], dim=-1)
+
+    def inference_params(self, action_features: torch.Tensor, obs_window: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log_std) of q_psi(z | a, s^H); `obs_window` is [B, H, obs_dim]."""
+        x = torch.cat([action_features, obs_window.reshape(obs_window.shape[0], -1)], dim=-1)
+        return _mean_and_log_std(self.inference_net(x))
+
+    def value(self, obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """V(s, z), the baseline of the policy's score term."""
+        return self.value_net(torch.cat([self.flat_obs(obs), z], dim=-1)).squeeze(-1)
+
+    def action_features(self, actions: torch.Tensor) -> torch.Tensor:
+        """What q sees of an action: the action itself, or its one-hot when discrete."""
+        if self.discrete:
+            return nn.functional.one_hot(actions.long(), self.action_dim).float()
+        return actions.reshape(actions.shape[0], -1).float()
+
+    def reparam_actions(self, batch: Dict[str, Any], dist_inputs: torch.Tensor) -> torch.Tensor:
+        """a_i(theta, phi) = mu_theta(s_i, z_phi) + sigma_theta(s_i, z_phi) * eps_i.
+
+        eps_i is recovered from the sampled action and the distribution it was drawn
+        from. Discrete actions have no such path: their one-hot is returned as a constant.
+        """
+        actions = batch[Columns.ACTIONS]
+        if self.discrete:
+            return self.action_features(actions)
+        old_mean, old_log_std = batch[Columns.ACTION_DIST_INPUTS].chunk(2, dim=-1)
+        eps = (actions - old_mean) * torch.exp(-old_log_std)
+        mean, log_std = dist_inputs.chunk(2, dim=-1)
+        return mean + torch.exp(log_std) * eps
+
+    def flat_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs.reshape(obs.shape[0], -1).float()
+
+    def batch_skill(self, batch: Dict[str, Any]) -> torch.Tensor:
+        """The episode's z for each row: given directly, or rebuilt from its noise."""
+        if C.SKILL in batch:
+            return batch[C.SKILL].float()
+        return self.skill(batch[Columns.OBS][TASK_KEY].float(), batch[C.Z_NOISE].float())
+
+    # ---- RLModule API -----------------------------------------------------------------
+    def _forward(self, batch: Dict[str, Any], **kwargs) -> Dict[str, Any]:
+        z = self.batch_skill(batch)
+        out = {Columns.ACTION_DIST_INPUTS: self.policy_dist_inputs(batch[Columns.OBS][OBS_KEY], z)}
+        if C.Z_NOISE in batch:
+            out[C.Z_NOISE] = batch[C.Z_NOISE]  # echoed so the env runner records it per step
+        return out
+
+    def _forward_train(self, batch: Dict[str, Any], **kwargs) -> Dict[str, Any]:
+        """Every network output the EmbedPG surrogate needs, with gradients."""
+        obs, task = batch[Columns.OBS][OBS_KEY], batch[Columns.OBS][TASK_KEY].float()
+        emb_mean, emb_log_std = self.embedding_params(task)
+        z_phi = emb_mean + torch.exp(emb_log_std) * batch[C.Z_NOISE].float()
+        dist_inputs = self.policy_dist_inputs(obs, z_phi)
+        window = batch[C.OBS_WINDOW].float()
+        q_rep = self.inference_params(self.reparam_actions(batch, dist_inputs), window)
+        q_smp = self.inference_params(self.action_features(batch[Columns.ACTIONS]), window)
+        eye = torch.eye(self.num_tasks, device=task.device)
+        return {
+            C.Z_PHI: z_phi,
+            C.EMBEDDING_MEAN: emb_mean,
+            C.EMBEDDING_LOG_STD: emb_log_std,
+            C.ALL_TASKS_EMBEDDING_LOG_STD: self.embedding_params(eye)[1],
+            Columns.ACTION_DIST_INPUTS: dist_inputs,
+            C.Q_MEAN_REPARAM_ACTION: q_rep[0],
+            C.Q_LOG_STD_REPARAM_ACTION: q_rep[1],
+            C.Q_MEAN_SAMPLED_ACTION: q_smp[0],
+            C.Q_LOG_STD_SAMPLED_ACTION: q_smp[1],
+            Columns.VF_PREDS: self.value(obs, z_phi.detach()),
+        }
+
+    def compute_values(self, batch: Dict[str, Any], embeddings: Optional[Any] = None) -> torch.Tensor:
+        return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach())
+
+    def get_non_inference_attributes(self) -> List[str]:
+        return ["inference_net", "value_net"]

@@ -1,0 +1,41 @@
+"""Register the envs of this package with gymnasium and with Ray Tune."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import gymnasium as gym
+from ray.tune.registry import register_env
+
+from rllib_embed.envs.grid_goals import make_grid_goals
+from rllib_embed.envs.multi_task import MultiTaskEnv
+from rllib_embed.envs.point_goals import make_point_goals
+
+EnvCreator = Callable[[Mapping[str, Any] | None], MultiTaskEnv]
+
+ENV_IDS: dict[str, EnvCreator] = {
+    "rllib_embed/PointGoals-v0": make_point_goals,
+    "rllib_embed/GridGoals-v0": make_grid_goals,
+}
+
+
+def _gym_entry_point(creator: EnvCreator) -> Callable[..., MultiTaskEnv]:
+    """Adapt an ``env_config`` creator to gymnasium's ``**kwargs`` entry point."""
+
+    def entry_point(**kwargs: Any) -> MultiTaskEnv:
+        return creator(kwargs)
+
+    return entry_point
+
+
+def register_envs() -> None:
+    """Register every id in ``ENV_IDS``; safe to call any number of times.
+
+    Afterwards ``gym.make(env_id, **env_config)`` and RLlib's
+    ``.environment(env_id, env_config=...)`` both build the env.
+    """
+    for env_id, creator in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=_gym_entry_point(creator))
+        register_env(env_id, creator)
