@@ -46,32 +46,11 @@ class EmbedPGTorchLearner(TorchLearner):
     def compute_loss_for_module(self, *, module_id: ModuleID, config, batch: Dict[str, Any],
                                 fwd_out: Dict[str, TensorType]) -> TensorType:
         module = self.module[module_id].unwrapped()
-        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
-        step = batch[C.STEP_IN_SEGMENT].long()
-        first = step == 0
-        z_phi = fwd_out[C.Z_PHI]
-        z = z_phi.detach()  # the episode's sampled skill, a constant
-        if config.estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
-            log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
-        else:  # log q(z_phi | a_i, s^H)
-            log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
-        terms = embed_pg_surrogate(
-            estimator=config.estimator,
-            log_pi=dist.logp(batch[Columns.ACTIONS]),
-            policy_weight=batch[C.POLICY_WEIGHT],
-            log_p_z=diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first],
-                                           fwd_out[C.EMBEDDING_LOG_STD][first]),
-            embedding_weight=batch[C.EMBEDDING_WEIGHT][first],
-            log_q=log_q,
-            policy_entropy=dist.entropy(),
-            discount=config.gamma ** step.float(),
-            all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
-            alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-            # S = K*D: each env contributes I rows (this learner's share with several learners).
-            num_segments=len(step) / config.rollout_fragment_length,
-        )
+        terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
+                                alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
+                                rollout_fragment_length=config.rollout_fragment_length)
         value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
-            if config.baseline == "value" else torch.zeros((), device=z.device)
+            if config.baseline == "value" else torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
@@ -87,3 +66,32 @@ class EmbedPGTorchLearner(TorchLearner):
                 norm = torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(())))
                 self.metrics.log_value((module_id, f"{net}_grad_norm"), norm.item(), window=1)
         return gradients
+
+
+def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
+                    gamma: float, alpha1: float, alpha2: float, alpha3: float,
+                    rollout_fragment_length: int) -> Dict[str, TensorType]:
+    """Evaluates the networks' outputs as the chosen estimator needs and returns its terms."""
+    dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+    step = batch[C.STEP_IN_SEGMENT].long()
+    first = step == 0  # z is constant over a segment: log p(z|t) once per segment
+    z_phi = fwd_out[C.Z_PHI]
+    z = z_phi.detach()  # the episode's sampled skill, a constant
+    if estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
+        log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
+    else:  # log q(z_phi | a_i, s^H)
+        log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
+    return embed_pg_surrogate(
+        estimator=estimator,
+        log_pi=dist.logp(batch[Columns.ACTIONS]),
+        policy_weight=batch[C.POLICY_WEIGHT],
+        log_p_z=diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first], fwd_out[C.EMBEDDING_LOG_STD][first]),
+        embedding_weight=batch[C.EMBEDDING_WEIGHT][first],
+        log_q=log_q,
+        policy_entropy=dist.entropy(),
+        discount=gamma ** step.float(),
+        all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
+        alpha1=alpha1, alpha2=alpha2, alpha3=alpha3,
+        # S = K*D: each env contributes I rows (this learner's share with several learners).
+        num_segments=len(step) / rollout_fragment_length,
+    )
