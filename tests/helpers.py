@@ -53,4 +53,5 @@ def sample_batch(module, tasks, obs, windows, steps, seed=0):
         C.Z_NOISE: noise,
         C.OBS_WINDOW: torch.as_tensor(windows, dtype=torch.float32),
         C.STEP_IN_SEGMENT: torch.as_tensor(steps),
+        C.TIME_LEFT: torch.ones(n),
     }

@@ -11,7 +11,9 @@ SKILL = "skill"
 OBS_WINDOW = "obs_window"  # s^H: (s_{i-H+1}, ..., s_i), shape [B, H, obs_dim]
 SEGMENT_ID = "segment_id"  # which episode chunk (of one env's I-step segment) a row is in
 STEP_IN_SEGMENT = "step_in_segment"  # i, counted from the chunk's first step
-SEGMENT_LEN = "segment_len"  # rows in that chunk
+# Steps until the row's return stops (segment cut or time limit), over I: an input of
+# V's baseline, since returns are truncated and the state alone cannot tell how soon.
+TIME_LEFT = "time_left"
 INTRINSIC_LOG_Q = "intrinsic_log_q"  # log q(z | a_i, s_i^H), no gradient
 INTRINSIC_ENTROPY = "intrinsic_entropy"  # H[pi(.|s_i, z)], no gradient
 AUGMENTED_REWARD = "augmented_reward"  # r_hat_i

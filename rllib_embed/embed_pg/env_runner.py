@@ -41,6 +41,8 @@ class EmbedPGEnvRunner(SingleAgentEnvRunner):
                 raise ValueError(f"num_tasks={num_tasks} but env {self.config.env!r} has "
                                  f"{multi_task_env.num_tasks} tasks")
             g = global_env_index(self.worker_index, v, self.config.num_envs_per_env_runner)
-            k, d = task_and_copy(g, num_tasks, self.config.copies_per_task)
+            # Evaluation cycles through the tasks so that any number of episodes covers all K.
+            k, d = (g % num_tasks, g // num_tasks) if self.config.in_evaluation else \
+                task_and_copy(g, num_tasks, self.config.copies_per_task)
             multi_task_env.set_task(k)
             self.task_assignment.append((k, d))

@@ -49,11 +49,14 @@ def leave_one_out_task_baseline(segment_return: torch.Tensor, segment_task: torc
     """Baseline for log p(z|t)'s weight: mean return of the *other* segments of the same task.
 
     It must not depend on the segment's own z, which other segments' returns do not
-    (each episode draws its own z). A task with a single segment gets 0.
+    (each episode draws its own z). A segment whose task has no other segment in the
+    batch (D = 1) gets the mean return of all other segments; a lone segment gets 0.
     """
     ret = segment_return.double()
     sums = torch.zeros(num_tasks, dtype=ret.dtype, device=ret.device).index_add_(0, segment_task, ret)
     counts = torch.zeros(num_tasks, dtype=ret.dtype, device=ret.device).index_add_(
         0, segment_task, torch.ones_like(ret))
-    others = counts[segment_task] - 1
-    return torch.where(others > 0, (sums[segment_task] - ret) / others.clamp(min=1), torch.zeros_like(ret))
+    same_task_others = counts[segment_task] - 1
+    all_others = len(ret) - 1
+    batch_mean = (ret.sum() - ret) / max(all_others, 1) if all_others > 0 else torch.zeros_like(ret)
+    return torch.where(same_task_others > 0, (sums[segment_task] - ret) / same_task_others.clamp(min=1), batch_mean)

@@ -61,7 +61,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
         R, R_to_go, value_target = segment_returns(r_hat, step, seg, self.gamma)
         weight = R_to_go if self.returns == "reward_to_go" else R
         if self.baseline == "value":
-            weight = weight - (self.gamma ** step.double()) * module.value(obs, z).double()
+            weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
 
         first = step == 0  # one row per segment carries log p(z|t)
         seg_return = R[first]

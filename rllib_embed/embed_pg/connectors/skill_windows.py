@@ -8,7 +8,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.typing import EpisodeType
 
-from rllib_embed.embed_pg.columns import OBS_WINDOW, SEGMENT_ID, SEGMENT_LEN, STEP_IN_SEGMENT
+from rllib_embed.embed_pg.columns import OBS_WINDOW, SEGMENT_ID, STEP_IN_SEGMENT, TIME_LEFT
 
 OBS_KEY = "obs"
 
@@ -31,16 +31,22 @@ def observation_windows(observations: np.ndarray, num_prior: int, history_len: i
 
 
 class AddSkillWindowsAndSegments(ConnectorV2):
-    """Adds per row: `obs_window` (s^H), `segment_id`, `step_in_segment`, `segment_len`.
+    """Adds per row: `obs_window` (s^H), `segment_id`, `step_in_segment`, `time_left`.
 
     A segment is one episode chunk of one env's I-step sample. Windows look back
     into earlier chunks of the same episode (RLlib's episode lookback buffer, which
     `EmbedPGConfig` sizes to H-1) and never into another episode.
+
+    `time_left` = steps until the chunk's end over I, where the end is fixed in advance
+    (segment cut, time limit); for a chunk that *terminated*, whose end the actions
+    decide, it is (I - i)/I instead, so the baseline never sees the future.
     """
 
-    def __init__(self, input_observation_space=None, input_action_space=None, *, history_len: int, **kwargs):
+    def __init__(self, input_observation_space=None, input_action_space=None, *, history_len: int,
+                 rollout_fragment_length: int, **kwargs):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.history_len = history_len
+        self.rollout_fragment_length = rollout_fragment_length
 
     def __call__(self, *, rl_module: RLModule, batch: Dict[str, Any], episodes: List[EpisodeType],
                  explore: Optional[bool] = None, shared_data: Optional[dict] = None, **kwargs) -> Any:
@@ -51,11 +57,14 @@ class AddSkillWindowsAndSegments(ConnectorV2):
             obs = episode.get_observations(indices=slice(-num_prior, n), neg_index_as_lookback=True) \
                 if num_prior > 0 else episode.get_observations(indices=slice(0, n))
             windows = observation_windows(np.asarray(obs[OBS_KEY]), num_prior, H)
+            step = np.arange(n, dtype=np.int64)
+            end = self.rollout_fragment_length if episode.is_terminated else n
+            time_left = ((end - step) / self.rollout_fragment_length).astype(np.float32)
             for column, items in (
                 (OBS_WINDOW, windows),
                 (SEGMENT_ID, np.full(n, segment_id, dtype=np.int64)),
-                (STEP_IN_SEGMENT, np.arange(n, dtype=np.int64)),
-                (SEGMENT_LEN, np.full(n, n, dtype=np.int64)),
+                (STEP_IN_SEGMENT, step),
+                (TIME_LEFT, time_left),
             ):
                 self.add_n_batch_items(batch, column, items_to_add=items, num_items=n, single_agent_episode=episode)
         return batch

@@ -25,7 +25,9 @@ class EmbedPGTorchLearner(TorchLearner):
         super().build()
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
-                BatchIndividualItems, AddSkillWindowsAndSegments(history_len=self.config.history_len))
+                BatchIndividualItems, AddSkillWindowsAndSegments(
+                    history_len=self.config.history_len,
+                    rollout_fragment_length=self.config.rollout_fragment_length))
             # After batching: one no-grad pass of the current networks gives r_hat and the weights.
             self._learner_connector.append(AugmentedRewardAndWeights(
                 gamma=self.config.gamma, alpha2=self.config.alpha2, alpha3=self.config.alpha3,

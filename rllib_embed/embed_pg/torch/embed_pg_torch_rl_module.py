@@ -23,6 +23,11 @@ TASK_KEY = "task"
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
 # keeps densities finite; it does not change the objective's form.
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+# Initial log-stds. Skills start well apart relative to their spread (else the policy
+# cannot tell tasks apart from z and settles on the tasks' average), and exploration
+# noise starts moderate.
+EMBEDDING_INIT_LOG_STD = -1.0
+POLICY_INIT_LOG_STD = -0.5
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 
@@ -40,6 +45,12 @@ def _mlp(in_dim: int, hiddens: List[int], out_dim: int, activation: str, out_gai
     nn.init.zeros_(out.bias)
     layers.append(out)
     return nn.Sequential(*layers)
+
+
+def _init_log_std_bias(net: nn.Sequential, dim: int, value: float) -> None:
+    """Sets the bias of the log-std half of a [mean, log_std] output layer."""
+    with torch.no_grad():
+        net[-1].bias[dim:] = value
 
 
 def _mean_and_log_std(params: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -84,12 +95,15 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.policy_net = _mlp(self.obs_dim + Z, cfg["policy_hiddens"], dist_dim, act, out_gain=0.01)
         # p(z | t): Gaussian over z from the task one-hot.
         self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
+        _init_log_std_bias(self.embedding_net, Z, EMBEDDING_INIT_LOG_STD)
+        if not self.discrete:
+            _init_log_std_bias(self.policy_net, self.action_dim, POLICY_INIT_LOG_STD)
         if not self.inference_only:
             # q(z | a, s^H): from the action and the last H observations.
             self.inference_net = _mlp(
                 self.action_dim + self.history_len * self.obs_dim, cfg["inference_hiddens"], 2 * Z, act, out_gain=0.01
             )
-            self.value_net = _mlp(self.obs_dim + Z, cfg["value_hiddens"], 1, act, out_gain=1.0)
+            self.value_net = _mlp(self.obs_dim + Z + 1, cfg["value_hiddens"], 1, act, out_gain=1.0)
 
     # ---- the networks, as functions -------------------------------------------------
     def embedding_params(self, task_onehot: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -114,9 +128,13 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         x = torch.cat([action_features, obs_window.reshape(obs_window.shape[0], -1)], dim=-1)
         return _mean_and_log_std(self.inference_net(x))
 
-    def value(self, obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """V(s, z), the baseline of the policy's score term."""
-        return self.value_net(torch.cat([self.flat_obs(obs), z], dim=-1)).squeeze(-1)
+    def value(self, obs: torch.Tensor, z: torch.Tensor, time_left: torch.Tensor) -> torch.Tensor:
+        """V(s, z, time left), the baseline of the policy's score term.
+
+        Returns are truncated at the segment's end, so how much is left to collect
+        depends on the time left, which the state does not show.
+        """
+        return self.value_net(torch.cat([self.flat_obs(obs), z, time_left.float()[:, None]], dim=-1)).squeeze(-1)
 
     def action_features(self, actions: torch.Tensor) -> torch.Tensor:
         """What q sees of an action: the action itself, or its one-hot when discrete."""
@@ -175,11 +193,11 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             C.Q_LOG_STD_REPARAM_ACTION: q_rep[1],
             C.Q_MEAN_SAMPLED_ACTION: q_smp[0],
             C.Q_LOG_STD_SAMPLED_ACTION: q_smp[1],
-            Columns.VF_PREDS: self.value(obs, z_phi.detach()),
+            Columns.VF_PREDS: self.value(obs, z_phi.detach(), batch[C.TIME_LEFT]),
         }
 
     def compute_values(self, batch: Dict[str, Any], embeddings: Optional[Any] = None) -> torch.Tensor:
-        return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach())
+        return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach(), batch[C.TIME_LEFT])
 
     def get_non_inference_attributes(self) -> List[str]:
         return ["inference_net", "value_net"]

@@ -1,0 +1,54 @@
+"""EmbedPGConfig: defaults, and bad values refused with the field's name and what is allowed."""
+
+import pytest
+
+from rllib_embed import EmbedPGConfig
+
+
+def _config(**training):
+    return (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
+            .env_runners(num_env_runners=0).training(**training))
+
+
+def test_defaults_are_the_seed_estimator_with_expectation_keeping_variance_reduction():
+    config = _config()
+    config.validate()
+    assert (config.estimator, config.returns, config.baseline, config.embedding_baseline) == \
+        ("seed", "reward_to_go", "value", "task_mean")
+    assert config.num_epochs == 1 and config.minibatch_size is None
+    assert config.num_envs_per_env_runner == 4  # K*D on the local runner
+    assert config.model_config["latent_dim"] == config.latent_dim
+
+
+def test_history_len_sizes_the_episode_lookback():
+    assert _config(history_len=9).episode_lookback_horizon >= 8
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("estimator", "literal", r"\['seed', 'unbiased'\]"),
+    ("returns", "gae", r"\['reward_to_go', 'segment'\]"),
+    ("baseline", "critic", r"\[None, 'value'\]"),
+    ("embedding_baseline", "zero", r"\[None, 'task_mean'\]"),
+    ("activation", "gelu", r"\['tanh', 'relu', 'elu'\]"),
+    ("latent_dim", 0, "int >= 1"),
+    ("history_len", 1.5, "int >= 1"),
+    ("alpha2", -0.1, "number >= 0"),
+    ("alpha1", "big", "number >= 0"),
+    ("copies_per_task", 0, "int >= 1"),
+    ("policy_hiddens", [64, -1], "list of positive ints"),
+    ("inference_lr", 0.0, "number > 0"),
+    ("num_epochs", 0, "int >= 1"),
+])
+def test_bad_values_name_the_field_and_the_allowed_values(field, value, allowed):
+    with pytest.raises(ValueError, match=rf"EmbedPGConfig\.{field} must be .*{allowed}"):
+        _config(**{field: value}).validate()
+
+
+def test_num_tasks_must_agree_with_the_env_config():
+    with pytest.raises(ValueError, match=r"num_tasks=3 differs from env_config\['num_tasks'\]=4"):
+        _config(num_tasks=3).validate()
+
+
+def test_minibatching_is_refused():
+    with pytest.raises(ValueError, match=r"minibatch_size must be None"):
+        _config(minibatch_size=32).validate()
