@@ -38,7 +38,8 @@ class EmbedPG(Algorithm):
                     NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
                         (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME), default=0),
                 },
-                num_epochs=self.config.num_epochs,
+                # Passes beyond num_epochs fit the value baseline only (see the learner).
+                num_epochs=max(self.config.num_epochs, self.config.value_epochs),
                 minibatch_size=None,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)

@@ -42,7 +42,7 @@ class EmbedPGConfig(AlgorithmConfig):
             algo_class = EmbedPG
         super().__init__(algo_class=algo_class)
         # The method.
-        self.latent_dim = 2
+        self.latent_dim = 4
         self.history_len = 4
         self.alpha1 = 0.01  # embedding entropy H[p(z|t)]
         self.alpha2 = 0.1  # log q(z|a,s^H) in the reward
@@ -66,6 +66,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.inference_lr = None
         self.value_lr = None
         self.vf_loss_coeff = 1.0
+        self.value_epochs = 10  # passes over each batch that fit V (the first num_epochs also step the rest)
         self.gamma = 0.99
         self.num_epochs = 1
         # Sampling: exactly I steps from every env, one segment each.
@@ -84,7 +85,7 @@ class EmbedPGConfig(AlgorithmConfig):
         policy_hiddens=NotProvided, embedding_hiddens=NotProvided, inference_hiddens=NotProvided,
         value_hiddens=NotProvided, activation=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
-        vf_loss_coeff=NotProvided,
+        vf_loss_coeff=NotProvided, value_epochs=NotProvided,
         **kwargs,
     ) -> "EmbedPGConfig":
         """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
@@ -109,6 +110,9 @@ class EmbedPGConfig(AlgorithmConfig):
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
+            value_epochs: passes over each batch that fit V. Passes beyond `num_epochs`
+                fit V alone; the batch's weights were computed before them, so the
+                estimator keeps its expectation while the baseline improves.
         """
         super().training(**kwargs)
         for name, value in list(locals().items()):
@@ -174,6 +178,7 @@ class EmbedPGConfig(AlgorithmConfig):
                 _check_real(self, name, minimum=0.0, strict=True)
         _check_real(self, "vf_loss_coeff", minimum=0.0)
         _check_int(self, "num_epochs", 1)
+        _check_int(self, "value_epochs", 1)
         if self.minibatch_size is not None:
             raise ValueError("EmbedPGConfig.minibatch_size must be None: each gradient step uses the whole "
                              f"K*D*I batch, as the derivation does; got {self.minibatch_size!r}")

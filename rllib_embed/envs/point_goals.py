@@ -40,8 +40,8 @@ class PointGoalEnv(gym.Env):
     def __init__(
         self,
         goal: tuple[float, float],
-        episode_len: int = 50,
-        max_step: float = 0.1,
+        episode_len: int = 25,
+        max_step: float = 0.2,
         goal_tolerance: float = 0.15,
         start_noise: float = 0.05,
     ) -> None:
@@ -91,8 +91,8 @@ def goals_on_circle(num_tasks: int, radius: float = 1.0) -> list[tuple[float, fl
 _DEFAULTS: dict[str, Any] = {
     "num_tasks": None,  # 4, or len(goals) when goals are given
     "radius": 1.0,
-    "episode_len": 50,
-    "max_step": 0.1,
+    "episode_len": 25,
+    "max_step": 0.2,
     "goal_tolerance": 0.15,
     "start_noise": 0.05,
     "goals": None,

@@ -34,6 +34,15 @@ class EmbedPGTorchLearner(TorchLearner):
                 returns=self.config.returns, baseline=self.config.baseline,
                 embedding_baseline=self.config.embedding_baseline))
 
+    def before_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
+        super().before_gradient_based_update(timesteps=timesteps)
+        self._passes_this_update = 0
+
+    def compute_losses(self, *, fwd_out, batch, **kwargs):
+        losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
+        self._passes_this_update = getattr(self, "_passes_this_update", 0) + 1
+        return losses
+
     @classmethod
     def rl_module_required_apis(cls) -> list:
         return [ValueFunctionAPI]
@@ -48,11 +57,18 @@ class EmbedPGTorchLearner(TorchLearner):
     def compute_loss_for_module(self, *, module_id: ModuleID, config, batch: Dict[str, Any],
                                 fwd_out: Dict[str, TensorType]) -> TensorType:
         module = self.module[module_id].unwrapped()
+        value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
+            if config.baseline == "value" else None
+        if getattr(self, "_passes_this_update", 0) >= config.num_epochs:
+            # An extra pass that only fits V (value_epochs > num_epochs). The weights of
+            # this batch were computed with V before the update, so this leaves the
+            # estimator's expectation as it is and gives the next batch a better baseline.
+            return config.vf_loss_coeff * value_loss
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
                                 rollout_fragment_length=config.rollout_fragment_length)
-        value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
-            if config.baseline == "value" else torch.zeros((), device=fwd_out[C.Z_PHI].device)
+        if value_loss is None:
+            value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
@@ -60,7 +76,9 @@ class EmbedPGTorchLearner(TorchLearner):
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss
 
     def compute_gradients(self, loss_per_module, **kwargs):
-        gradients = super().compute_gradients(loss_per_module, **kwargs)
+        # Networks a pass does not reach (value-only passes) keep no gradient and no step.
+        gradients = {pid: g for pid, g in super().compute_gradients(loss_per_module, **kwargs).items()
+                     if g is not None}
         for module_id in loss_per_module:
             module = self.module[module_id].unwrapped()
             for net in NETWORKS:

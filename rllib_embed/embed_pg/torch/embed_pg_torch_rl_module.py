@@ -27,6 +27,7 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # cannot tell tasks apart from z and settles on the tasks' average), and exploration
 # noise starts moderate.
 EMBEDDING_INIT_LOG_STD = -1.0
+EMBEDDING_INIT_GAIN = 2.0  # orthogonal init: the K means start spread, about 2 * sqrt(Z/K) from 0
 POLICY_INIT_LOG_STD = -0.5
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
@@ -94,7 +95,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         # pi(a | s, z): never sees the task id.
         self.policy_net = _mlp(self.obs_dim + Z, cfg["policy_hiddens"], dist_dim, act, out_gain=0.01)
         # p(z | t): Gaussian over z from the task one-hot.
-        self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
+        self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=EMBEDDING_INIT_GAIN)
         _init_log_std_bias(self.embedding_net, Z, EMBEDDING_INIT_LOG_STD)
         if not self.discrete:
             _init_log_std_bias(self.policy_net, self.action_dim, POLICY_INIT_LOG_STD)
