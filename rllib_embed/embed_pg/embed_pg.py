@@ -39,7 +39,7 @@ class EmbedPG(Algorithm):
                         (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME), default=0),
                 },
                 # Passes beyond num_epochs fit the value baseline only (see the learner).
-                num_epochs=max(self.config.num_epochs, self.config.value_epochs),
+                num_epochs=self.config.learner_passes,
                 minibatch_size=None,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)

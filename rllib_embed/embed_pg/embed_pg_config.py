@@ -66,6 +66,10 @@ class EmbedPGConfig(AlgorithmConfig):
         self.inference_lr = None
         self.value_lr = None
         self.vf_loss_coeff = 1.0
+        # Each network's gradient is rescaled to norm <= 1 (its direction kept): Adam's
+        # running scale lags a sudden large score-function gradient, which without this
+        # can undo a learned policy in one step. None gives the literal gradient step.
+        self.grad_clip = 1.0
         self.value_epochs = 10  # passes over each batch that fit V (the first num_epochs also step the rest)
         self.gamma = 0.99
         self.num_epochs = 1
@@ -128,6 +132,11 @@ class EmbedPGConfig(AlgorithmConfig):
     def resolved_num_tasks(self) -> Optional[int]:
         """K from the config or env_config; None until the env tells."""
         return self.num_tasks if self.num_tasks is not None else (self.env_config or {}).get("num_tasks")
+
+    @property
+    def learner_passes(self) -> int:
+        """Passes over each batch: num_epochs full ones, then V-only ones up to value_epochs."""
+        return max(self.num_epochs, self.value_epochs if self.baseline == "value" else 1)
 
     @property
     def lrs(self) -> Dict[str, float]:

@@ -42,7 +42,7 @@ class PointGoalEnv(gym.Env):
         goal: tuple[float, float],
         episode_len: int = 25,
         max_step: float = 0.2,
-        goal_tolerance: float = 0.15,
+        goal_tolerance: float = 0.2,
         start_noise: float = 0.05,
     ) -> None:
         self.goal = np.asarray(goal, dtype=np.float64)
@@ -93,7 +93,7 @@ _DEFAULTS: dict[str, Any] = {
     "radius": 1.0,
     "episode_len": 25,
     "max_step": 0.2,
-    "goal_tolerance": 0.15,
+    "goal_tolerance": 0.2,
     "start_noise": 0.05,
     "goals": None,
     "task_index": 0,
@@ -104,8 +104,9 @@ def make_point_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEn
     """Env creator (Ray Tune / RLlib style) for the PointGoals multi-task env.
 
     ``env_config`` keys: num_tasks (int >= 1, default 4), radius (> 0,
-    default 1.0), episode_len (int >= 1, default 50), max_step (> 0, default
-    0.1), goal_tolerance (> 0, default 0.15), start_noise (>= 0, default
+    default 1.0), episode_len (int >= 1, default 25), max_step (> 0, default
+    0.2), goal_tolerance (> 0, default 0.2, the goal radius of PEARL's point
+    robot on a unit circle), start_noise (>= 0, default
     0.05), goals (optional list of [x, y]; replaces the circle), task_index
     (int in [0, num_tasks - 1], default 0). Anything else raises ValueError.
     """

@@ -23,6 +23,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def build(self) -> None:
         super().build()
+        self._passes_this_update = 0  # passes over the current batch so far
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
                 BatchIndividualItems, AddSkillWindowsAndSegments(
@@ -40,7 +41,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
-        self._passes_this_update = getattr(self, "_passes_this_update", 0) + 1
+        self._passes_this_update += 1
         return losses
 
     @classmethod
@@ -59,7 +60,7 @@ class EmbedPGTorchLearner(TorchLearner):
         module = self.module[module_id].unwrapped()
         value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
             if config.baseline == "value" else None
-        if getattr(self, "_passes_this_update", 0) >= config.num_epochs:
+        if self._passes_this_update >= config.num_epochs:
             # An extra pass that only fits V (value_epochs > num_epochs). The weights of
             # this batch were computed with V before the update, so this leaves the
             # estimator's expectation as it is and gives the next batch a better baseline.
@@ -79,6 +80,8 @@ class EmbedPGTorchLearner(TorchLearner):
         # Networks a pass does not reach (value-only passes) keep no gradient and no step.
         gradients = {pid: g for pid, g in super().compute_gradients(loss_per_module, **kwargs).items()
                      if g is not None}
+        if self._passes_this_update > self.config.num_epochs:
+            return gradients  # a value-only pass: the norms below describe the policy passes
         for module_id in loss_per_module:
             module = self.module[module_id].unwrapped()
             for net in NETWORKS:
