@@ -67,3 +67,15 @@ def test_local_runner_hosts_all_envs(ray_session):
 def test_uneven_mappings_are_refused_before_anything_starts(env_runners):
     with pytest.raises(ValueError, match=r"K\*D = 2\*2 = 4 sampling environments"):
         _config(**env_runners).validate()
+
+
+def test_evaluation_runner_cycles_through_the_tasks(ray_session):
+    config = _config(num_env_runners=0).evaluation(evaluation_interval=1, evaluation_duration=4)
+    algo = config.build_algo()
+    try:
+        # Round robin, so that any number of evaluation episodes covers all K tasks.
+        assert algo.eval_env_runner.task_assignment == [(0, 0), (1, 0), (0, 1), (1, 1)]
+        evaluated = algo.train()["evaluation"]["env_runners"]["tasks"]
+        assert set(evaluated) == {"task_0", "task_1"}
+    finally:
+        algo.stop()

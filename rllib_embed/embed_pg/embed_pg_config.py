@@ -27,7 +27,7 @@ class EmbedPGConfig(AlgorithmConfig):
         from rllib_embed import EmbedPGConfig
         config = (EmbedPGConfig()
                   .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
-                  .training(latent_dim=2, history_len=4, alpha1=0.01, alpha2=0.1, alpha3=0.01))
+                  .training(latent_dim=2, history_len=4, alpha1=0.01, alpha2=0.01, alpha3=0.01))
         algo = config.build_algo()
         algo.train()
 
@@ -45,7 +45,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.latent_dim = 4
         self.history_len = 4
         self.alpha1 = 0.01  # embedding entropy H[p(z|t)]
-        self.alpha2 = 0.1  # log q(z|a,s^H) in the reward
+        self.alpha2 = 0.01  # log q(z|a,s^H) in the reward
         self.alpha3 = 0.01  # policy entropy H[pi(.|s,z)] in the reward
         self.estimator = "seed"
         self.returns = "reward_to_go"
