@@ -3,7 +3,7 @@
 import gymnasium as gym
 
 from ray import tune
-from ray.rllib.algorithms.registry import get_algorithm_class
+from ray.rllib.algorithms.registry import _get_algorithm_class
 from ray.tune.registry import get_trainable_cls
 
 from rllib_embed import EmbedPG, EmbedPGConfig
@@ -11,7 +11,7 @@ from rllib_embed import EmbedPG, EmbedPGConfig
 
 def test_algorithm_is_found_by_name():
     assert get_trainable_cls("EmbedPG") is EmbedPG
-    assert get_algorithm_class("EmbedPG") is EmbedPG
+    assert _get_algorithm_class("EmbedPG") is EmbedPG
     assert isinstance(EmbedPG.get_default_config(), EmbedPGConfig)
 
 
