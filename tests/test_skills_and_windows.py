@@ -61,11 +61,12 @@ def sampled(ray_session):
 
 def test_z_noise_is_constant_within_an_episode_and_differs_across_episodes(sampled):
     chunks, _ = sampled
+    algo_latent_dim = EmbedPGConfig().latent_dim
     noise_by_episode = {}
     for eps in chunks:
         for ep in eps:
             noise = np.asarray(ep.get_extra_model_outputs(C.Z_NOISE))
-            assert noise.shape == (len(ep), 2)
+            assert noise.shape == (len(ep), algo_latent_dim)
             assert np.all(noise == noise[:1]), "z changed within an episode"
             # (The learner connector suffixes chunk ids with "_<index>"; the episode id is the prefix.)
             noise_by_episode.setdefault(ep.id_.split("_")[0], []).append(noise[0])
