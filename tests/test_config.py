@@ -52,3 +52,14 @@ def test_num_tasks_must_agree_with_the_env_config():
 def test_minibatching_is_refused():
     with pytest.raises(ValueError, match=r"minibatch_size must be None"):
         _config(minibatch_size=32).validate()
+
+
+def test_num_tasks_is_read_off_the_env_when_not_given():
+    config = EmbedPGConfig().environment("rllib_embed/GridGoals-v0").env_runners(num_env_runners=0)
+    config.validate()
+    assert config.num_tasks == 4 and config.num_envs_per_env_runner == 4
+
+
+def test_a_single_task_env_is_refused_before_anything_starts():
+    with pytest.raises(ValueError, match=r"needs a multi-task env .*CartPoleEnv"):
+        EmbedPGConfig().environment("CartPole-v1").validate()

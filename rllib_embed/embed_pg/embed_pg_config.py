@@ -214,6 +214,10 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError("EmbedPGConfig.gym_env_vectorize_mode must be 'SYNC' (the env runner sets each "
                              f"env's task); got {self.gym_env_vectorize_mode!r}")
         K = self.resolved_num_tasks
+        if K is None and isinstance(self.env, str):
+            # Without K the mapping cannot be checked (nor the local runner sized): ask the env.
+            from rllib_embed.embed_pg.env_factory import count_tasks
+            K = self.num_tasks = count_tasks(self.env, self.env_config)
         if K is None:
             return
         if self.num_tasks is not None and (self.env_config or {}).get("num_tasks", K) != K:

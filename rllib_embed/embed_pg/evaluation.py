@@ -6,19 +6,11 @@ import numpy as np
 import torch
 
 from ray.rllib.core.columns import Columns
-from ray.tune.registry import ENV_CREATOR, _global_registry
 
 from rllib_embed.embed_pg.columns import SKILL, Z_NOISE
+from rllib_embed.embed_pg.env_factory import make_env
 
 SKILL_MODES = ("sample", "mean")
-
-
-def make_env(env: str, env_config: Optional[Mapping[str, Any]] = None):
-    """Builds an env registered with Tune (as `rllib_embed/...` are) or with gymnasium."""
-    if _global_registry.contains(ENV_CREATOR, env):
-        return _global_registry.get(ENV_CREATOR, env)(dict(env_config or {}))
-    import gymnasium as gym
-    return gym.make(env, **dict(env_config or {}))
 
 
 def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] = None, *,
