@@ -40,10 +40,27 @@ def test_augmented_reward():
 def test_embedding_baseline_is_the_mean_of_the_other_segments():
     ret = torch.tensor([1.0, 3.0, 5.0, 10.0])
     task = torch.tensor([0, 0, 0, 1])
-    b = leave_one_out_task_baseline(ret, task, num_tasks=2)
+    b = leave_one_out_task_baseline(ret, task, torch.arange(4))
     # Same task: the others' mean. Task 1 has no other segment: all other segments' mean.
     torch.testing.assert_close(b, torch.tensor([4.0, 3.0, 2.0, 3.0], dtype=torch.float64))
     # A segment's own return never enters its own baseline.
     ret2 = ret.clone()
     ret2[0] = 100.0
-    assert leave_one_out_task_baseline(ret2, task, 2)[0] == b[0]
+    assert leave_one_out_task_baseline(ret2, task, torch.arange(4))[0] == b[0]
+
+
+def test_embedding_baseline_leaves_out_every_segment_of_the_same_env():
+    # Segments 0 and 1 ran in env 7 one after the other (1 may start where 0's episode
+    # terminated, so its return can depend on 0's z); segment 2 ran in env 8.
+    ret = torch.tensor([1.0, 50.0, 3.0])
+    b = leave_one_out_task_baseline(ret, torch.tensor([0, 0, 0]), torch.tensor([7, 7, 8]))
+    torch.testing.assert_close(b, torch.tensor([3.0, 3.0, 25.5], dtype=torch.float64))
+
+
+def test_returns_are_exact_for_gamma_zero_and_long_segments():
+    r_hat = torch.ones(300)
+    steps, seg = torch.arange(300), torch.zeros(300, dtype=torch.long)
+    R, R_i, G = segment_returns(r_hat, steps, seg, gamma=0.0)
+    assert torch.equal(G, torch.ones(300, dtype=torch.float64)) and R_i[1:].abs().max() == 0
+    _, _, G = segment_returns(r_hat, steps, seg, gamma=0.5)
+    torch.testing.assert_close(G[-3:], torch.tensor([1.75, 1.5, 1.0], dtype=torch.float64))

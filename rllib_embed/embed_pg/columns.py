@@ -1,18 +1,28 @@
 """Batch column and forward-output names used by EmbedPG beyond RLlib's `Columns`."""
 
+# The two parts of a multi-task observation (see rllib_embed.envs.MultiTaskEnv).
+OBS_KEY = "obs"
+TASK_KEY = "task"
+
 # Env runners: the standard-normal noise that drew the episode's skill `z`
 # (`z = mu_phi(t) + sigma_phi(t) * Z_NOISE`). Recorded per step, so the learner
 # rebuilds the episode's `z` with its current parameters.
 Z_NOISE = "z_noise"
-# Optional: a skill `z` given directly (e.g. by a high-level policy), bypassing p(z|t).
+# Optional, at inference: a skill `z` given directly (e.g. by a high-level policy),
+# bypassing p(z|t). Training always rebuilds z from Z_NOISE.
 SKILL = "skill"
+# Env runners: which environment an episode ran in (its global K x D index), kept in
+# the episode's custom_data so the embedding baseline can leave out that env's segments.
+ENV_ID = "env_id"
 
 # Learner connectors.
 OBS_WINDOW = "obs_window"  # s^H: (s_{i-H+1}, ..., s_i), shape [B, H, obs_dim]
 SEGMENT_ID = "segment_id"  # which episode chunk (of one env's I-step segment) a row is in
+SEGMENT_ENV = "segment_env"  # the env (ENV_ID) that produced the row's segment
 STEP_IN_SEGMENT = "step_in_segment"  # i, counted from the chunk's first step
-# Steps until the row's return stops (segment cut or time limit), over I: an input of
-# V's baseline, since returns are truncated and the state alone cannot tell how soon.
+# (I - i)/I: how much of the I-step sample is left after step i of a segment, an input
+# of V's baseline (returns are truncated at the sample's end, which the state does not
+# show). A function of i alone, so the baseline never sees how the episode goes on.
 TIME_LEFT = "time_left"
 INTRINSIC_LOG_Q = "intrinsic_log_q"  # log q(z | a_i, s_i^H), no gradient
 INTRINSIC_ENTROPY = "intrinsic_entropy"  # H[pi(.|s_i, z)], no gradient

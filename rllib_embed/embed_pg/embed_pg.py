@@ -40,7 +40,6 @@ class EmbedPG(Algorithm):
                 },
                 # Passes beyond num_epochs fit the value baseline only (see the learner).
                 num_epochs=self.config.learner_passes,
-                minibatch_size=None,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
 

@@ -27,7 +27,7 @@ class EmbedPGConfig(AlgorithmConfig):
         from rllib_embed import EmbedPGConfig
         config = (EmbedPGConfig()
                   .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
-                  .training(latent_dim=2, history_len=4, alpha1=0.01, alpha2=0.01, alpha3=0.01))
+                  .training(latent_dim=4, history_len=4, alpha1=0.01, alpha2=0.01, alpha3=0.01))
         algo = config.build_algo()
         algo.train()
 
@@ -70,6 +70,8 @@ class EmbedPGConfig(AlgorithmConfig):
         # running scale lags a sudden large score-function gradient, which without this
         # can undo a learned policy in one step. None gives the literal gradient step.
         self.grad_clip = 1.0
+        # Log each network's gradient norm (before clipping): gradients_<net>_global_norm.
+        self.log_gradients = True
         self.value_epochs = 10  # passes over each batch that fit V (the first num_epochs also step the rest)
         self.gamma = 0.99
         self.num_epochs = 1
@@ -191,6 +193,14 @@ class EmbedPGConfig(AlgorithmConfig):
         if self.minibatch_size is not None:
             raise ValueError("EmbedPGConfig.minibatch_size must be None: each gradient step uses the whole "
                              f"K*D*I batch, as the derivation does; got {self.minibatch_size!r}")
+        if self.num_learners > 1:
+            raise ValueError(
+                "EmbedPGConfig.num_learners must be 0 or 1 for now: RLlib shards episodes across learners "
+                "by length and would split a segment (its log p(z|t) row, returns and baselines) between "
+                f"two learners; got {self.num_learners}")
+        if not self.add_default_connectors_to_learner_pipeline:
+            raise ValueError("EmbedPGConfig.add_default_connectors_to_learner_pipeline must be True: EmbedPG's "
+                             "learner adds its s^H windows and surrogate weights to that pipeline")
         if self.framework_str != "torch":
             raise ValueError(f"EmbedPGConfig.framework must be 'torch'; got {self.framework_str!r}")
         if not self.enable_rl_module_and_learner:
@@ -213,16 +223,18 @@ class EmbedPGConfig(AlgorithmConfig):
         if str(self.gym_env_vectorize_mode).upper().split(".")[-1] != "SYNC":
             raise ValueError("EmbedPGConfig.gym_env_vectorize_mode must be 'SYNC' (the env runner sets each "
                              f"env's task); got {self.gym_env_vectorize_mode!r}")
-        K = self.resolved_num_tasks
-        if K is None and isinstance(self.env, str):
-            # Without K the mapping cannot be checked (nor the local runner sized): ask the env.
-            from rllib_embed.embed_pg.env_factory import count_tasks
-            K = self.num_tasks = count_tasks(self.env, self.env_config)
-        if K is None:
-            return
-        if self.num_tasks is not None and (self.env_config or {}).get("num_tasks", K) != K:
+        if self.num_tasks is not None and "num_tasks" in (self.env_config or {}) \
+                and self.env_config["num_tasks"] != self.num_tasks:
             raise ValueError(f"EmbedPGConfig.num_tasks={self.num_tasks} differs from "
                              f"env_config['num_tasks']={self.env_config['num_tasks']}")
+        K = self.resolved_num_tasks
+        if K is None and self.env is not None:
+            # Without K the mapping cannot be checked (nor the local runner sized): ask the env.
+            from rllib_embed.embed_pg.env_factory import count_tasks
+            K = count_tasks(self.env, self.env_config)
+        if K is None:
+            return
+        self.num_tasks = K
         n_envs = K * self.copies_per_task
         if self.num_env_runners == 0 and self.num_envs_per_env_runner == 1:
             self.num_envs_per_env_runner = n_envs  # the local runner hosts all K*D

@@ -5,15 +5,18 @@ from typing import Any, Mapping, Optional
 from ray.tune.registry import ENV_CREATOR, _global_registry
 
 
-def make_env(env: str, env_config: Optional[Mapping[str, Any]] = None):
-    """An env registered with Tune (as `rllib_embed/...` are) or with gymnasium."""
+def make_env(env, env_config: Optional[Mapping[str, Any]] = None):
+    """An env given as RLlib takes it: a name registered with Tune (as `rllib_embed/...`
+    are) or gymnasium, or a callable (an env class or creator) taking the env config."""
+    if callable(env):
+        return env(dict(env_config or {}))
     if _global_registry.contains(ENV_CREATOR, env):
         return _global_registry.get(ENV_CREATOR, env)(dict(env_config or {}))
     import gymnasium as gym
     return gym.make(env, **dict(env_config or {}))
 
 
-def count_tasks(env: str, env_config: Optional[Mapping[str, Any]] = None) -> int:
+def count_tasks(env, env_config: Optional[Mapping[str, Any]] = None) -> int:
     """K of a multi-task env, read off one instance (built and closed again)."""
     instance = make_env(env, env_config)
     try:

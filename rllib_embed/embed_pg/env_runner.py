@@ -5,6 +5,7 @@ from typing import List, Tuple
 
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
+from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
 from rllib_embed.embed_pg.task_assignment import global_env_index, task_and_copy
 
@@ -19,7 +20,8 @@ class EmbedPGEnvRunner(SingleAgentEnvRunner):
         self.task_assignment: List[Tuple[int, int]] = []
         super().__init__(*args, **kwargs)
         # Different runners must draw different skills; a fixed seed makes them repeatable.
-        seed = None if self.config.seed is None else zlib.crc32(f"{self.config.seed}/{self.worker_index}".encode())
+        seed = None if self.config.seed is None else \
+            zlib.crc32(f"{self.config.seed}/{self.worker_index}/{self.config.in_evaluation}".encode())
         for piece in self._env_to_module.connectors:
             if isinstance(piece, SampleSkillNoise):
                 piece.seed(seed)
@@ -46,3 +48,10 @@ class EmbedPGEnvRunner(SingleAgentEnvRunner):
                 task_and_copy(g, num_tasks, self.config.copies_per_task)
             multi_task_env.set_task(k)
             self.task_assignment.append((k, d))
+
+    def _make_on_episode_callback(self, which: str, idx: int, episodes) -> None:
+        if which == "on_episode_start":
+            # Which env this episode runs in, for the embedding baseline (see returns.py).
+            episodes[idx].custom_data[ENV_ID] = global_env_index(
+                self.worker_index, idx, self.config.num_envs_per_env_runner)
+        super()._make_on_episode_callback(which, idx, episodes)

@@ -24,39 +24,38 @@ def segment_returns(r_hat: torch.Tensor, step: torch.Tensor, segment_id: torch.T
     Returns, per row i of segment c (all sums over rows j of c):
       R      = sum_j gamma^j r_hat_j              (the literal segment return)
       R_i    = sum_{j>=i} gamma^j r_hat_j          (reward-to-go, discounted from the segment start)
-      G_i    = sum_{j>=i} gamma^(j-i) r_hat_j      (= R_i / gamma^i: V(s_i, z)'s regression target)
+      G_i    = sum_{j>=i} gamma^(j-i) r_hat_j      (V(s_i, z)'s regression target; R_i = gamma^i G_i)
+    G comes from the backward recursion G_i = r_hat_i + gamma G_{i+1}, run on all
+    segments at once over a [segments, max length] grid, so no division by gamma^i.
     """
     r_hat = r_hat.double()
-    discount = gamma ** step.double()
-    w = discount * r_hat
     n_seg = int(segment_id.max()) + 1
-    seg_total = torch.zeros(n_seg, dtype=w.dtype, device=w.device).index_add_(0, segment_id, w)
-    # Reward-to-go without a Python loop: a reverse cumulative sum over the whole
-    # batch, minus what it carries in from the segments that follow.
-    reverse_cumsum = w.flip(0).cumsum(0).flip(0)
-    row = torch.arange(len(w), device=w.device)
-    seg_last_row = torch.zeros(n_seg, dtype=torch.long, device=w.device).scatter_reduce(
-        0, segment_id, row, reduce="amax", include_self=False)
-    after_last = seg_last_row[segment_id] + 1
-    carried_in = torch.where(after_last < len(w), reverse_cumsum[after_last.clamp(max=len(w) - 1)],
-                             torch.zeros_like(w))
-    reward_to_go = reverse_cumsum - carried_in
-    return seg_total[segment_id], reward_to_go, reward_to_go / discount
+    length = int(step.max()) + 1
+    grid = torch.zeros(n_seg, length + 1, dtype=r_hat.dtype, device=r_hat.device)
+    grid[segment_id, step] = r_hat  # rows past a segment's end stay 0
+    for t in range(length - 1, -1, -1):
+        grid[:, t] += gamma * grid[:, t + 1]
+    G = grid[segment_id, step]
+    reward_to_go = (gamma ** step.double()) * G
+    return grid[segment_id, 0], reward_to_go, G
 
 
 def leave_one_out_task_baseline(segment_return: torch.Tensor, segment_task: torch.Tensor,
-                                num_tasks: int) -> torch.Tensor:
-    """Baseline for log p(z|t)'s weight: mean return of the *other* segments of the same task.
+                                segment_env: torch.Tensor) -> torch.Tensor:
+    """Baseline for log p(z|t)'s weight: mean return of the same task's segments from *other* envs.
 
-    It must not depend on the segment's own z, which other segments' returns do not
-    (each episode draws its own z). A segment whose task has no other segment in the
-    batch (D = 1) gets the mean return of all other segments; a lone segment gets 0.
+    It must not depend on the segment's own z. Other episodes draw their own z, but a
+    later segment of the same env can start where this one's episode terminated, so
+    its return can depend on this z: every segment of the same env is left out. Where
+    the task has no segment from another env (D = 1), the mean over all other envs'
+    segments is used; where there is none either, 0.
     """
     ret = segment_return.double()
-    sums = torch.zeros(num_tasks, dtype=ret.dtype, device=ret.device).index_add_(0, segment_task, ret)
-    counts = torch.zeros(num_tasks, dtype=ret.dtype, device=ret.device).index_add_(
-        0, segment_task, torch.ones_like(ret))
-    same_task_others = counts[segment_task] - 1
-    all_others = len(ret) - 1
-    batch_mean = (ret.sum() - ret) / max(all_others, 1) if all_others > 0 else torch.zeros_like(ret)
-    return torch.where(same_task_others > 0, (sums[segment_task] - ret) / same_task_others.clamp(min=1), batch_mean)
+    same_env = segment_env[:, None] == segment_env[None, :]
+    same_task = segment_task[:, None] == segment_task[None, :]
+    others_same_task = (same_task & ~same_env).double()
+    others = (~same_env).double()
+    task_count, all_count = others_same_task.sum(1), others.sum(1)
+    task_mean = (others_same_task @ ret) / task_count.clamp(min=1)
+    all_mean = (others @ ret) / all_count.clamp(min=1)
+    return torch.where(task_count > 0, task_mean, torch.where(all_count > 0, all_mean, torch.zeros_like(ret)))

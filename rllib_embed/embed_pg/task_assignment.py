@@ -6,7 +6,8 @@ Environment g hosts task k = g // D and copy d = g % D. With `num_env_runners ==
 (M = 1) that is runner w -> task (w-1) // D, copy (w-1) % D; with `num_env_runners=0`
 the local runner hosts all K*D as one vector env. Any N runners x M envs with
 N * M == K * D map evenly the same way; other combinations are refused by
-`EmbedPGConfig.validate()`. Evaluation runners wrap around (g mod K*D).
+`EmbedPGConfig.validate()`. Evaluation runners cycle through the tasks (k = g mod K),
+so evaluation covers all K tasks when its runners host at least K envs together.
 """
 
 from typing import Tuple

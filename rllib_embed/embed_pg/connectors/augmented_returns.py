@@ -13,10 +13,10 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.utils.typing import EpisodeType
 
 from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
 from rllib_embed.embed_pg.returns import augmented_reward, leave_one_out_task_baseline, segment_returns
 
-TASK_KEY, OBS_KEY = "task", "obs"
 
 
 class AugmentedRewardAndWeights(ConnectorV2):
@@ -26,7 +26,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
     - policy weight: R (returns="segment") or R_i (returns="reward_to_go"), minus
       gamma^i V(s_i, z) when baseline="value"
     - embedding weight: the segment's R, minus the mean R of the other segments of
-      the same task when embedding_baseline="task_mean" (a baseline free of z)
+      the same task from other envs when embedding_baseline="task_mean" (free of z)
     Also logs the intrinsic reward parts and how well q identifies the task.
     """
 
@@ -68,7 +68,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
         seg_task = task[first].argmax(-1)
         emb_weight = seg_return
         if self.embedding_baseline == "task_mean":
-            emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, module.num_tasks)
+            emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat

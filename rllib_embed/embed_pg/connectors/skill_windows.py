@@ -8,9 +8,8 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.typing import EpisodeType
 
-from rllib_embed.embed_pg.columns import OBS_WINDOW, SEGMENT_ID, STEP_IN_SEGMENT, TIME_LEFT
-
-OBS_KEY = "obs"
+from rllib_embed.embed_pg.columns import (ENV_ID, OBS_KEY, OBS_WINDOW, SEGMENT_ENV, SEGMENT_ID, STEP_IN_SEGMENT,
+                                          TIME_LEFT)
 
 
 def observation_windows(observations: np.ndarray, num_prior: int, history_len: int) -> np.ndarray:
@@ -31,15 +30,15 @@ def observation_windows(observations: np.ndarray, num_prior: int, history_len: i
 
 
 class AddSkillWindowsAndSegments(ConnectorV2):
-    """Adds per row: `obs_window` (s^H), `segment_id`, `step_in_segment`, `time_left`.
+    """Adds per row: `obs_window` (s^H), `segment_id`, `segment_env`, `step_in_segment`, `time_left`.
 
     A segment is one episode chunk of one env's I-step sample. Windows look back
     into earlier chunks of the same episode (RLlib's episode lookback buffer, which
     `EmbedPGConfig` sizes to H-1) and never into another episode.
 
-    `time_left` = steps until the chunk's end over I, where the end is fixed in advance
-    (segment cut, time limit); for a chunk that *terminated*, whose end the actions
-    decide, it is (I - i)/I instead, so the baseline never sees the future.
+    `time_left` = (I - i)/I, floored at 0: a function of the step alone (see columns.py).
+    `segment_env` comes from the episode's custom_data (set by EmbedPGEnvRunner); an
+    episode without it counts as its own env.
     """
 
     def __init__(self, input_observation_space=None, input_action_space=None, *, history_len: int,
@@ -58,13 +57,14 @@ class AddSkillWindowsAndSegments(ConnectorV2):
                 if num_prior > 0 else episode.get_observations(indices=slice(0, n))
             windows = observation_windows(np.asarray(obs[OBS_KEY]), num_prior, H)
             step = np.arange(n, dtype=np.int64)
-            end = self.rollout_fragment_length if episode.is_terminated else n
-            time_left = ((end - step) / self.rollout_fragment_length).astype(np.float32)
+            time_left = np.maximum(self.rollout_fragment_length - step, 0) / self.rollout_fragment_length
+            env_id = episode.custom_data.get(ENV_ID, -1 - segment_id)
             for column, items in (
                 (OBS_WINDOW, windows),
                 (SEGMENT_ID, np.full(n, segment_id, dtype=np.int64)),
+                (SEGMENT_ENV, np.full(n, env_id, dtype=np.int64)),
                 (STEP_IN_SEGMENT, step),
-                (TIME_LEFT, time_left),
+                (TIME_LEFT, time_left.astype(np.float32)),
             ):
                 self.add_n_batch_items(batch, column, items_to_add=items, num_items=n, single_agent_episode=episode)
         return batch

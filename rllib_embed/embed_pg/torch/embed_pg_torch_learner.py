@@ -15,7 +15,6 @@ from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, Augmente
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
 from rllib_embed.embed_pg.losses import embed_pg_surrogate
 
-NETWORKS = ("policy", "embedding", "inference", "value")
 
 
 class EmbedPGTorchLearner(TorchLearner):
@@ -50,7 +49,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def configure_optimizers_for_module(self, module_id: ModuleID, config=None) -> None:
         module = self._module[module_id].unwrapped()
-        for net, lr in config.lrs.items():
+        for net, lr in config.lrs.items():  # optimizer names: policy, embedding, inference, value
             params = list(getattr(module, f"{net}_net").parameters())
             self.register_optimizer(module_id=module_id, optimizer_name=net,
                                     optimizer=torch.optim.Adam(params), params=params, lr_or_lr_schedule=lr)
@@ -67,7 +66,7 @@ class EmbedPGTorchLearner(TorchLearner):
             return config.vf_loss_coeff * value_loss
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                rollout_fragment_length=config.rollout_fragment_length)
+                                num_segments=config.num_tasks * config.copies_per_task)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
@@ -78,22 +77,24 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def compute_gradients(self, loss_per_module, **kwargs):
         # Networks a pass does not reach (value-only passes) keep no gradient and no step.
-        gradients = {pid: g for pid, g in super().compute_gradients(loss_per_module, **kwargs).items()
-                     if g is not None}
-        if self._passes_this_update > self.config.num_epochs:
-            return gradients  # a value-only pass: the norms below describe the policy passes
-        for module_id in loss_per_module:
-            module = self.module[module_id].unwrapped()
-            for net in NETWORKS:
-                grads = [gradients.get(self.get_param_ref(p)) for p in getattr(module, f"{net}_net").parameters()]
-                norm = torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(())))
-                self.metrics.log_value((module_id, f"{net}_grad_norm"), norm.item(), window=1)
-        return gradients
+        return {pid: g for pid, g in super().compute_gradients(loss_per_module, **kwargs).items() if g is not None}
 
+    def postprocess_gradients_for_module(self, *, module_id: ModuleID, config=None, module_gradients_dict):
+        if self._passes_this_update <= config.num_epochs:
+            # Clips each network's gradient and logs its norm (`gradients_<net>_global_norm`).
+            return super().postprocess_gradients_for_module(
+                module_id=module_id, config=config, module_gradients_dict=module_gradients_dict)
+        # A value-only pass: clip V's gradient, and leave the logged norms of the pass that
+        # stepped all networks as they are.
+        grads = self.filter_param_dict_for_optimizer(
+            param_dict=module_gradients_dict, optimizer=self.get_optimizer(module_id, "value"))
+        if config.grad_clip:
+            self._get_clip_function()(grads, grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
+        return grads
 
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
                     gamma: float, alpha1: float, alpha2: float, alpha3: float,
-                    rollout_fragment_length: int) -> Dict[str, TensorType]:
+                    num_segments: int) -> Dict[str, TensorType]:
     """Evaluates the networks' outputs as the chosen estimator needs and returns its terms."""
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
@@ -115,6 +116,5 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         discount=gamma ** step.float(),
         all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
         alpha1=alpha1, alpha2=alpha2, alpha3=alpha3,
-        # S = K*D: each env contributes I rows (this learner's share with several learners).
-        num_segments=len(step) / rollout_fragment_length,
+        num_segments=num_segments,  # S = K*D, the derivation's 1/(KD)
     )

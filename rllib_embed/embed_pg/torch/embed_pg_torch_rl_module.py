@@ -17,9 +17,7 @@ from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from rllib_embed.embed_pg import columns as C
-
-OBS_KEY = "obs"
-TASK_KEY = "task"
+from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
 # keeps densities finite; it does not change the objective's form.
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -52,6 +50,11 @@ def _init_log_std_bias(net: nn.Sequential, dim: int, value: float) -> None:
     """Sets the bias of the log-std half of a [mean, log_std] output layer."""
     with torch.no_grad():
         net[-1].bias[dim:] = value
+
+
+def reparameterise(mean: torch.Tensor, log_std: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """x = mean + exp(log_std) * noise: a Gaussian draw as a function of its parameters."""
+    return mean + torch.exp(log_std) * noise
 
 
 def _mean_and_log_std(params: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -113,8 +116,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     def skill(self, task_onehot: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """z_phi = mu_phi(t) + sigma_phi(t) * noise (re-parameterised draw from p(z|t))."""
-        mean, log_std = self.embedding_params(task_onehot)
-        return mean + torch.exp(log_std) * noise
+        return reparameterise(*self.embedding_params(task_onehot), noise)
 
     def policy_dist_inputs(self, obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Action-distribution inputs of pi_theta(. | s, z): [mean, log_std] or logits."""
@@ -154,8 +156,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             return self.action_features(actions)
         old_mean, old_log_std = batch[Columns.ACTION_DIST_INPUTS].chunk(2, dim=-1)
         eps = (actions - old_mean) * torch.exp(-old_log_std)
-        mean, log_std = dist_inputs.chunk(2, dim=-1)
-        return mean + torch.exp(log_std) * eps
+        return reparameterise(*dist_inputs.chunk(2, dim=-1), eps)
 
     def flat_obs(self, obs: torch.Tensor) -> torch.Tensor:
         return obs.reshape(obs.shape[0], -1).float()
@@ -178,7 +179,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         """Every network output the EmbedPG surrogate needs, with gradients."""
         obs, task = batch[Columns.OBS][OBS_KEY], batch[Columns.OBS][TASK_KEY].float()
         emb_mean, emb_log_std = self.embedding_params(task)
-        z_phi = emb_mean + torch.exp(emb_log_std) * batch[C.Z_NOISE].float()
+        z_phi = reparameterise(emb_mean, emb_log_std, batch[C.Z_NOISE].float())
         dist_inputs = self.policy_dist_inputs(obs, z_phi)
         window = batch[C.OBS_WINDOW].float()
         q_rep = self.inference_params(self.reparam_actions(batch, dist_inputs), window)
@@ -198,7 +199,10 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         }
 
     def compute_values(self, batch: Dict[str, Any], embeddings: Optional[Any] = None) -> torch.Tensor:
-        return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach(), batch[C.TIME_LEFT])
+        time_left = batch.get(C.TIME_LEFT)
+        if time_left is None:  # outside training: as at the start of a segment
+            time_left = torch.ones(batch[Columns.OBS][OBS_KEY].shape[0])
+        return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach(), time_left)
 
     def get_non_inference_attributes(self) -> List[str]:
         return ["inference_net", "value_net"]
