@@ -1,4 +1,4 @@
-"""EmbedPG: one gradient step on exactly I steps from each of the K x D environments."""
+"""EmbedPG: one gradient step per round of I steps from each of the K x D environments."""
 
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample

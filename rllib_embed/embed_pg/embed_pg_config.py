@@ -75,7 +75,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.value_epochs = 10  # passes over each batch that fit V (the first num_epochs also step the rest)
         self.gamma = 0.99
         self.num_epochs = 1
-        # Sampling: exactly I steps from every env, one segment each.
+        # Sampling: I steps from every env (one more or fewer where a reset fell inside), one round per step.
         self.rollout_fragment_length = 50
         self.batch_mode = "truncate_episodes"
         self.episode_lookback_horizon = max(1, self.history_len - 1)
@@ -211,7 +211,7 @@ class EmbedPGConfig(AlgorithmConfig):
         if self.num_tasks is not None:
             _check_int(self, "num_tasks", 1)
         if self.batch_mode != "truncate_episodes":
-            raise ValueError("EmbedPGConfig.batch_mode must be 'truncate_episodes' (every env samples exactly "
+            raise ValueError("EmbedPGConfig.batch_mode must be 'truncate_episodes' (every env samples "
                              f"I = rollout_fragment_length steps); got {self.batch_mode!r}")
         if not isinstance(self.rollout_fragment_length, Integral) or self.rollout_fragment_length < 1:
             raise ValueError("EmbedPGConfig.rollout_fragment_length (I) must be an int >= 1; "
