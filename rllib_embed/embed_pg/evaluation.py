@@ -7,7 +7,7 @@ import torch
 
 from ray.rllib.core.columns import Columns
 
-from rllib_embed.embed_pg.columns import SKILL, Z_NOISE
+from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
 from rllib_embed.embed_pg.env_factory import make_env
 
 SKILL_MODES = ("sample", "mean")
@@ -32,14 +32,14 @@ def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] 
         for episode in range(episodes_per_task):
             obs, info = environment.reset(seed=seed * 100_003 + task * 1_009 + episode)
             noise = rng.standard_normal(module.latent_dim).astype(np.float32)
-            one_hot = torch.as_tensor(obs["task"])[None]
+            one_hot = torch.as_tensor(obs[TASK_KEY])[None]
             with torch.no_grad():
                 z = module.embedding_params(one_hot)[0] if skill == "mean" else \
                     module.skill(one_hot, torch.as_tensor(noise)[None])
             total, done = 0.0, False
             while not done:
-                batch = {Columns.OBS: {"obs": torch.as_tensor(obs["obs"])[None], "task": torch.as_tensor(obs["task"])[None]},
-                         SKILL: z, Z_NOISE: torch.as_tensor(noise)[None]}
+                # The episode's z is given directly, so the module skips p(z|t).
+                batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs[OBS_KEY])[None], TASK_KEY: one_hot}, SKILL: z}
                 dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
                 action = module.get_inference_action_dist_cls().from_logits(dist_inputs).to_deterministic().sample()
                 action = action[0].numpy()
