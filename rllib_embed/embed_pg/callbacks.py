@@ -8,6 +8,10 @@ TASKS_KEY = "tasks"
 class EmbedPGCallbacks(RLlibCallback):
     """Logs `env_runners/tasks/task_<k>/{episode_return_mean, success_mean}`.
 
+    Each result also gets `env_runners/tasks/min_episode_return_mean` and
+    `env_runners/tasks/min_success_mean`: the worst task's value, so that "every task is
+    solved" is one Tune stop criterion (e.g. `{"env_runners/tasks/min_success_mean": 0.9}`).
+
     Success is the env's `info["success"]` at the episode's last step, where the env
     reports it. Subclass this (and call super) to add your own callbacks.
     """
@@ -23,3 +27,16 @@ class EmbedPGCallbacks(RLlibCallback):
         metrics_logger.log_value(key + ("episode_return_mean",), episode.get_return(), window=window)
         if "success" in info:
             metrics_logger.log_value(key + ("success_mean",), float(info["success"]), window=window)
+
+    def on_train_result(self, *, algorithm=None, metrics_logger=None, result=None, **kwargs) -> None:
+        tasks = (result or {}).get("env_runners", {}).get(TASKS_KEY)
+        if not tasks:
+            return
+        per_task = [v for k, v in tasks.items() if k.startswith("task_") and isinstance(v, dict)]
+        num_tasks = getattr(getattr(algorithm, "config", None), "num_tasks", None)
+        if num_tasks and len(per_task) < num_tasks:
+            return  # a task without finished episodes yet: no worst-task value to report
+        for name in ("episode_return_mean", "success_mean"):
+            values = [float(v[name]) for v in per_task if name in v]
+            if len(values) == len(per_task):
+                tasks[f"min_{name}"] = min(values)
