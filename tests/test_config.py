@@ -63,3 +63,9 @@ def test_num_tasks_is_read_off_the_env_when_not_given():
 def test_a_single_task_env_is_refused_before_anything_starts():
     with pytest.raises(ValueError, match=r"needs a multi-task env .*CartPoleEnv"):
         EmbedPGConfig().environment("CartPole-v1").validate()
+
+
+def test_the_baselines_flat_observation_is_refused():
+    config = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4, "flat_obs": True})
+    with pytest.raises(ValueError, match=r"env_config\['flat_obs'\]"):
+        config.validate()

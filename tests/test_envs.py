@@ -371,4 +371,40 @@ def test_registered_with_ray_tune_and_idempotent():
     for env_id, creator in ENV_IDS.items():
         assert env_id in gym.registry
         assert _global_registry.contains(ENV_CREATOR, env_id)
-        assert _global_registry.get(ENV_CREATOR, env_id) is creator
+        registered = _global_registry.get(ENV_CREATOR, env_id)({"num_tasks": 2})
+        direct = creator({"num_tasks": 2})
+        assert isinstance(registered, MultiTaskEnv) and registered.observation_space == direct.observation_space
+
+
+# --- the baselines' view: flat_obs ------------------------------------------
+
+
+def test_flat_obs_appends_the_task_and_cycles_tasks_per_reset():
+    import gymnasium as gym
+    env = gym.make("rllib_embed/PointGoals-v0", num_tasks=3, flat_obs=True)
+    assert env.observation_space.shape == (2 + 3,)
+    seen = []
+    for _ in range(6):
+        obs, info = env.reset(seed=0)
+        assert env.observation_space.contains(obs)
+        assert obs[2:].sum() == 1.0 and obs[2 + info["task_index"]] == 1.0
+        seen.append(info["task_index"])
+    assert seen == [0, 1, 2, 0, 1, 2]
+    env.unwrapped  # the MultiTaskEnv is still reachable
+    env.get_wrapper_attr("set_task")(2)
+    assert {env.reset()[1]["task_index"] for _ in range(3)} == {2}
+
+
+def test_flat_obs_copies_start_at_different_tasks():
+    from ray.rllib.env.env_context import EnvContext
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+    creator = _global_registry.get(ENV_CREATOR, "rllib_embed/PointGoals-v0")
+    starts = {creator(EnvContext({"num_tasks": 4, "flat_obs": True}, worker_index=0, vector_index=v)).reset()[1]["task_index"]
+              for v in range(4)}
+    assert starts == {0, 1, 2, 3}
+
+
+def test_flat_obs_must_be_a_bool():
+    import gymnasium as gym
+    with pytest.raises(ValueError, match="flat_obs"):
+        gym.make("rllib_embed/PointGoals-v0", flat_obs="yes")

@@ -223,6 +223,9 @@ class EmbedPGConfig(AlgorithmConfig):
         if str(self.gym_env_vectorize_mode).upper().split(".")[-1] != "SYNC":
             raise ValueError("EmbedPGConfig.gym_env_vectorize_mode must be 'SYNC' (the env runner sets each "
                              f"env's task); got {self.gym_env_vectorize_mode!r}")
+        if (self.env_config or {}).get("flat_obs"):
+            raise ValueError("EmbedPGConfig.env_config['flat_obs'] must be false or absent: EmbedPG routes the "
+                             "task id to p(z|t) alone through the Dict observation; flat_obs is the baselines' view")
         if self.num_tasks is not None and "num_tasks" in (self.env_config or {}) \
                 and self.env_config["num_tasks"] != self.num_tasks:
             raise ValueError(f"EmbedPGConfig.num_tasks={self.num_tasks} differs from "

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 from ray.tune.registry import register_env
 
+from rllib_embed.envs.flat_observation import FLAT_OBS_KEY, FlatTaskObservation, env_copy_index
 from rllib_embed.envs.grid_goals import make_grid_goals
 from rllib_embed.envs.multi_task import MultiTaskEnv
 from rllib_embed.envs.point_goals import make_point_goals
@@ -18,6 +19,24 @@ ENV_IDS: dict[str, EnvCreator] = {
     "rllib_embed/PointGoals-v0": make_point_goals,
     "rllib_embed/GridGoals-v0": make_grid_goals,
 }
+
+
+def with_flat_obs_option(creator: EnvCreator) -> Callable[[Mapping[str, Any] | None], gym.Env]:
+    """``creator`` that also takes ``env_config["flat_obs"]`` (bool, default False).
+
+    True gives the baselines' view of the env (``FlatTaskObservation``): one Box
+    observation with the task id appended, the task cycling per reset.
+    """
+
+    def create(env_config: Mapping[str, Any] | None = None) -> gym.Env:
+        config = dict(env_config or {})
+        flat = config.pop(FLAT_OBS_KEY, False)
+        if not isinstance(flat, bool):
+            raise ValueError(f"env_config: {FLAT_OBS_KEY!r} must be true or false, got {flat!r}")
+        env = creator(config)
+        return FlatTaskObservation(env, start=env_copy_index(env_config)) if flat else env
+
+    return create
 
 
 def _gym_entry_point(creator: EnvCreator) -> Callable[..., MultiTaskEnv]:
@@ -36,6 +55,7 @@ def register_envs() -> None:
     ``.environment(env_id, env_config=...)`` both build the env.
     """
     for env_id, creator in ENV_IDS.items():
+        creator = with_flat_obs_option(creator)
         if env_id not in gym.registry:
             gym.register(env_id, entry_point=_gym_entry_point(creator))
         register_env(env_id, creator)
