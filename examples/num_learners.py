@@ -30,10 +30,10 @@ def main() -> None:
     parser.add_argument("--num-learners", type=int, default=2)
     parser.add_argument("--num-tasks", type=int, default=4)
     parser.add_argument("--num-env-runners", type=int, default=2)
-    parser.add_argument("--ray-address", default=None, help="join a running Ray cluster, e.g. auto or HOST:6379")
+    parser.add_argument("--ray-address", default=None, help="join a running Ray cluster, e.g. auto or HOST:6379 (default: start a local one)")
     args = parser.parse_args()
 
-    ray.init(address=args.ray_address, include_dashboard=False)
+    ray.init(address=args.ray_address or "local", include_dashboard=False)
     envs = 2 * args.num_tasks  # K tasks x D=2 copies, spread over the env runners
     if envs % args.num_env_runners:
         parser.error(f"--num-env-runners must divide K*D = {envs}")

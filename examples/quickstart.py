@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", help="directory to save the trained algorithm to")
     args = parser.parse_args()
 
-    ray.init(include_dashboard=False)
+    ray.init(address="local", include_dashboard=False)
     config = (EmbedPGConfig()
               .environment(ENV, env_config={"num_tasks": args.num_tasks})
               .env_runners(num_env_runners=0, rollout_fragment_length=25)

@@ -36,10 +36,10 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=400, help="iterations of the longest trial")
     parser.add_argument("--num-tasks", type=int, default=4)
     parser.add_argument("--storage-path", default=None, help="where Tune writes results (default ~/ray_results)")
-    parser.add_argument("--ray-address", default=None, help="join a running Ray cluster, e.g. auto or HOST:6379")
+    parser.add_argument("--ray-address", default=None, help="join a running Ray cluster, e.g. auto or HOST:6379 (default: start a local one)")
     args = parser.parse_args()
 
-    ray.init(address=args.ray_address, include_dashboard=False)
+    ray.init(address=args.ray_address or "local", include_dashboard=False)
     scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_iters,
                               grace_period=max(1, args.max_iters // 8), reduction_factor=2)
     tuner = tune.Tuner(

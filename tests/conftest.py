@@ -9,7 +9,8 @@ def start_local_ray():
     """The tests' local Ray instance: 2 CPUs, like CI."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    # address="local": always a fresh instance, never another Ray cluster running on the machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
 
 
 @pytest.fixture

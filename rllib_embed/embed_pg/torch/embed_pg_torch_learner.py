@@ -22,7 +22,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def build(self) -> None:
         super().build()
-        self._passes_this_update = 0  # passes over the current batch so far
+        self._passes_this_update = 0  # passes over the current batch so far, this one included
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
                 BatchIndividualItems, AddSkillWindowsAndSegments(
@@ -39,9 +39,8 @@ class EmbedPGTorchLearner(TorchLearner):
         self._passes_this_update = 0
 
     def compute_losses(self, *, fwd_out, batch, **kwargs):
-        losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
-        self._passes_this_update += 1
-        return losses
+        self._passes_this_update += 1  # counted before the loss: the pass's number, from 1
+        return super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
 
     @classmethod
     def rl_module_required_apis(cls) -> list:
@@ -79,6 +78,7 @@ class EmbedPGTorchLearner(TorchLearner):
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
 
     def _value_only_pass(self, config) -> bool:
+        """Passes num_epochs + 1 .. value_epochs of a batch fit V alone."""
         return self._passes_this_update > config.num_epochs
 
     def _ddp_touch_all_outputs(self, fwd_out: Dict[str, TensorType]) -> TensorType:
