@@ -6,9 +6,12 @@ Returns the param space handed to `tune.Tuner`."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
+import logging
 import sys
+import warnings
 from typing import Any, Dict
 
 from rllib_embed.cli.errors import CLIError
@@ -32,7 +35,26 @@ def algorithm_class(name: str):
 
 
 def check_experiment(experiment: Experiment) -> Dict[str, Any]:
-    """The Tune param space of `experiment`; any problem raises CLIError."""
+    """The Tune param space of `experiment`; any problem raises CLIError.
+
+    RLlib's and gymnasium's warnings are held back meanwhile: the trial prints them again
+    when it builds the same config and env, and a refused command stays one line."""
+    with quiet():
+        return _check_experiment(experiment)
+
+
+@contextlib.contextmanager
+def quiet():
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _check_experiment(experiment: Experiment) -> Dict[str, Any]:
     algo_cls = algorithm_class(experiment.algo)
     default = algo_cls.get_default_config()
     _check_keys(experiment, default)
@@ -44,9 +66,21 @@ def check_experiment(experiment: Experiment) -> Dict[str, Any]:
         try:
             config.update_from_dict(copy.deepcopy({**concrete, "env": experiment.env}))
             config.validate()
+            _check_counts(config)
         except Exception as e:  # noqa: BLE001 - the config class's own message, on one line
             raise CLIError(f"invalid config for {experiment.algo}: {_one_line(e)}") from None
     return {**to_tune(experiment.config), "env": experiment.env}
+
+
+# Worker counts RLlib's validate() leaves unchecked; a bad one would leave a trial pending forever.
+_COUNTS = {"num_env_runners": 0, "num_envs_per_env_runner": 1, "num_learners": 0}
+
+
+def _check_counts(config) -> None:
+    for name, minimum in _COUNTS.items():
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
 
 
 def _check_keys(experiment: Experiment, default) -> None:
@@ -115,3 +149,19 @@ def _view_for_baselines(experiment: Experiment) -> None:
 
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def trial_cpus(experiment: Experiment) -> float:
+    """The most CPUs one trial of `experiment` asks Ray for (over the config's variants)."""
+    algo_cls = algorithm_class(experiment.algo)
+    with quiet():
+        return _trial_cpus(algo_cls, experiment)
+
+
+def _trial_cpus(algo_cls, experiment: Experiment) -> float:
+    need = 0.0
+    for concrete in variants(experiment.config):
+        config = algo_cls.get_default_config().update_from_dict(copy.deepcopy({**concrete, "env": experiment.env}))
+        bundles = algo_cls.default_resource_request(config).bundles
+        need = max(need, sum(bundle.get("CPU", 0) for bundle in bundles))
+    return need

@@ -14,7 +14,7 @@ from typing import Dict, List
 from rllib_embed.cli.checks import check_experiment
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import experiment_from_args
-from rllib_embed.cli.train import flat_metrics, print_summary, run_experiment, start_ray
+from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
 
 
 def regress_command(args) -> int:
@@ -29,6 +29,7 @@ def regress_command(args) -> int:
                            f"and there is no `pass_criteria`; add a metric to reach, e.g. "
                            f"env_runners/episode_return_mean: -5")
         planned.append((path, experiment, check_experiment(experiment), criteria))
+        check_local_cpus(experiment, file_args)
     start_ray(args)
     verdicts = []
     for path, experiment, param_space, criteria in planned:

@@ -6,8 +6,8 @@ import logging
 import os
 from typing import Any, Dict, List
 
-from rllib_embed.cli.checks import check_experiment
-from rllib_embed.cli.errors import EXIT_FAILED
+from rllib_embed.cli.checks import check_experiment, trial_cpus
+from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
@@ -20,10 +20,23 @@ TASKS_PREFIX = "env_runners/tasks/task_"
 def train_command(args) -> int:
     experiment = experiment_from_args(args)
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
+    check_local_cpus(experiment, args)
     start_ray(args)
     results = run_experiment(experiment, param_space, args)
     print_summary(results)
     return EXIT_FAILED if results.errors else 0
+
+
+def check_local_cpus(experiment: Experiment, args) -> None:
+    """A trial asking more CPUs than the local instance has would wait forever: refuse it."""
+    if args.ray_address:
+        return  # a cluster may autoscale
+    have = args.num_cpus or os.cpu_count() or 1
+    need = trial_cpus(experiment)
+    if need > have:
+        raise CLIError(f"one {experiment.algo} trial needs {need:g} CPUs (1 + num_env_runners + learners) but the "
+                       f"local Ray instance has {have}; lower num_env_runners (e.g. --num-env-runners 0) or raise "
+                       f"--num-cpus")
 
 
 def start_ray(args) -> None:
@@ -33,7 +46,8 @@ def start_ray(args) -> None:
     if args.ray_address:
         ray.init(address=args.ray_address, logging_level=level)  # join a running cluster
     else:
-        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
+        # address="local": always a fresh instance, never another user's cluster on this machine.
+        ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
                  include_dashboard=False, logging_level=level)
 
 
@@ -116,6 +130,8 @@ def _per_task(metrics: Dict[str, Any]) -> Dict[int, Dict[str, float]]:
 def _fmt(value: Any, width: int = 0) -> str:
     if value is None:
         return "-".rjust(width)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value)}".rjust(width)
     if isinstance(value, float):
         return f"{value:{width}.4g}" if abs(value) < 1e6 else f"{value:{width}.0f}"
     return f"{value}".rjust(width)
