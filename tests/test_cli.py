@@ -157,6 +157,7 @@ def test_regress_fails_when_the_criterion_is_not_reached(tmp_path):
 
 BAD_YAML = "x:\n  env: [unclosed\n"
 ONLY_BUDGET = f"b:\n  env: {POINT_GOALS}\n  run: EmbedPG\n  stop: {{training_iteration: 1}}\n"
+# Run as a user would, in subprocesses (all at once: each only imports and exits).
 ERROR_CASES = {
     "unknown algorithm": (["train", "--algo", "NoSuchAlgo", "--env", POINT_GOALS], "unknown algorithm 'NoSuchAlgo'"),
     "unknown env": (["train", "--algo", "PPO", "--env", "NoSuchEnv-v9"], "unknown env 'NoSuchEnv-v9'"),
@@ -167,32 +168,46 @@ ERROR_CASES = {
                            "unknown config key 'latnt_dim' for EmbedPG (EmbedPGConfig); did you mean 'latent_dim'?"),
     "invalid config value": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", '{"alpha2": -1}'],
                              "EmbedPGConfig.alpha2 must be a number >= 0.0; got -1"),
+    "missing checkpoint": (["evaluate", "{dir}/no/such/checkpoint"], "checkpoint path does not exist"),
+    "not a checkpoint": (["evaluate", "{dir}"], "not a checkpoint"),
+}
+# The same checks in-process (`main(argv)`), to spare a Python start each.
+IN_PROCESS_CASES = {
     "bad env_config": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config",
                         '{"env_config": {"num_task": 3}}'], "unknown key 'num_task'"),
     "bad search space": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config",
                           '{"lr": {"uniform": [0.1]}}'], "config.lr: {uniform: ...} takes numbers [low, high]"),
     "too few CPUs": (["train", "--algo", "PPO", "--env", "CartPole-v1", "--config", '{"num_env_runners": 2}'],
                      "needs 3 CPUs"),
+    "negative runner count": (["train", "--algo", "PPO", "--env", "CartPole-v1", "--config",
+                               '{"num_workers": -1}'], "num_env_runners must be an int >= 0; got -1"),
+    "flat_obs refused": (["train", "--algo", "PPO", "--env", POINT_GOALS, "--config",
+                          '{"env_config": {"flat_obs": false}}'], "set env_config.flat_obs: true"),
+    "stop not a number": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--stop", '{"x": "high"}'],
+                          "--stop: 'x' must be a number"),
     "nothing to check": (["regress", "{dir}/budget.yaml"], "nothing to check"),
-    "missing checkpoint": (["evaluate", "{dir}/no/such/checkpoint"], "checkpoint path does not exist"),
-    "not a checkpoint": (["evaluate", "{dir}"], "not a checkpoint"),
+    "experiment folder": (["evaluate", "{dir}"], "is an experiment folder with 2 trials"),
 }
+
+
+def _bad_input_folder(folder: Path) -> Path:
+    write(folder / "bad.yaml", BAD_YAML)
+    write(folder / "budget.yaml", ONLY_BUDGET)
+    return folder / "storage"
+
+
+def _argv(args, folder: Path):
+    args = [a.replace("{dir}", str(folder)) for a in args]
+    return args + (["--storage-path", str(folder / "storage"), "--num-cpus", "2"] if args[0] != "evaluate" else [])
 
 
 @pytest.fixture(scope="module")
 def error_runs(tmp_path_factory):
-    """All bad-input runs at once (each only imports and exits), keyed like ERROR_CASES."""
     folder = tmp_path_factory.mktemp("bad")
-    write(folder / "bad.yaml", BAD_YAML)
-    write(folder / "budget.yaml", ONLY_BUDGET)
-    storage = folder / "storage"
-    procs = {}
-    for case, (args, _) in ERROR_CASES.items():
-        args = [a.replace("{dir}", str(folder)) for a in args]
-        extra = ["--storage-path", str(storage), "--num-cpus", "2"] if args[0] != "evaluate" else []
-        procs[case] = subprocess.Popen([*CLI, *args, *extra], cwd=REPO, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True,
-                                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    storage = _bad_input_folder(folder)
+    procs = {case: subprocess.Popen([*CLI, *_argv(args, folder)], cwd=REPO, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+             for case, (args, _) in ERROR_CASES.items()}
     done = {case: (p.wait(timeout=240), *p.communicate()) for case, p in procs.items()}
     return done, storage, folder
 
@@ -201,10 +216,26 @@ def error_runs(tmp_path_factory):
 def test_bad_input_is_one_line_exit_2_and_nothing_runs(error_runs, case):
     done, storage, folder = error_runs
     code, stdout, stderr = done[case]
-    expected = ERROR_CASES[case][1]
     assert code == 2, stderr
-    (line,) = stderr.splitlines()  # one line, no traceback, no log noise
-    assert line.startswith("rllib: error: ") and expected in line, stderr
-    assert "Started a local Ray instance" not in stdout
-    assert not storage.exists(), "a failed command wrote into the storage path"
+    (line,) = stderr.splitlines()  # one line: no traceback, no log noise
+    assert line.startswith("rllib: error: ") and ERROR_CASES[case][1] in line, stderr
+    assert stdout == ""
+    assert not storage.exists(), "a refused command wrote into the storage path"
     assert sorted(p.name for p in folder.iterdir()) == ["bad.yaml", "budget.yaml"]
+
+
+@pytest.mark.parametrize("case", list(IN_PROCESS_CASES))
+def test_more_bad_input_in_process(case, tmp_path, capfd):
+    from rllib_embed.cli.main import main
+
+    storage = _bad_input_folder(tmp_path)
+    for trial in ("trial_a", "trial_b"):  # an experiment folder with two trials' checkpoints
+        (tmp_path / trial / "checkpoint_000000").mkdir(parents=True)
+        (tmp_path / trial / "checkpoint_000000" / "rllib_checkpoint.json").write_text("{}")
+    args, expected = IN_PROCESS_CASES[case]
+    assert main(_argv(args, tmp_path)) == 2
+    out, err = capfd.readouterr()
+    lines = [line for line in err.splitlines() if line.startswith("rllib: ")]
+    assert lines[-1].startswith("rllib: error: ") and expected in lines[-1], err
+    assert "Traceback" not in err
+    assert not storage.exists()

@@ -84,7 +84,9 @@ def _check_counts(config) -> None:
 
 
 def _check_keys(experiment: Experiment, default) -> None:
-    known = set(vars(default)) | {"multiagent"}
+    # Attributes and properties (e.g. train_batch_size_per_learner); methods are not config keys.
+    known = set(vars(default)) | {"multiagent"} | {
+        name for name in dir(type(default)) if isinstance(getattr(type(default), name, None), property)}
     for key in experiment.config:
         attr = type(default)._translate_special_keys(key, warn_deprecated=False)
         if attr not in known:
