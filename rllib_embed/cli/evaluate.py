@@ -1,6 +1,7 @@
 """`rllib evaluate CHECKPOINT`: per-task return (and success) of a trained policy.
 
-EmbedPG checkpoints go through `evaluate_per_task` (skill from p(z|t): sampled or mean);
+EmbedPG checkpoints go through `evaluate_per_task` (skill from p(z|t): sampled or mean;
+actions: the policy's mean / argmax, or sampled with --explore);
 any other RLlib algorithm's through `policy_rollouts.evaluate_policy`, which pins each
 task of a multi-task env in turn. No Ray cluster is started: the module runs in-process.
 """
@@ -35,16 +36,17 @@ def evaluate_command(args) -> int:
         "env_config": env_config,
         "episodes_per_task": args.episodes,
         "seed": args.seed,
+        "explore": args.explore,
     }
     if _is_embed_pg(algo_cls):
         from rllib_embed.embed_pg.evaluation import evaluate_per_task
         per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
-                                     skill=args.skill, seed=args.seed)
+                                     skill=args.skill, seed=args.seed, explore=args.explore)
         report["skill"] = args.skill
         rows = [{"task": task, **stats} for task, stats in per_task.items()]
     else:
         from rllib_embed.cli.policy_rollouts import evaluate_policy
-        rows = evaluate_policy(config, checkpoint, module, env_config, args.episodes, args.seed)
+        rows = evaluate_policy(config, checkpoint, module, env_config, args.episodes, args.seed, args.explore)
     report["tasks"] = rows
     report["mean"] = _mean_row(rows)
     print_report(report)
@@ -101,7 +103,8 @@ def _mean_row(rows: List[Dict[str, Any]]) -> Dict[str, float]:
 def print_report(report: Dict[str, Any]) -> None:
     print(f"checkpoint: {report['checkpoint']}")
     print(f"algorithm:  {report['algorithm']}   env: {report['env']} {json.dumps(report['env_config'])}")
-    how = f"skill {report['skill']}, mean action" if "skill" in report else "deterministic actions"
+    actions = "sampled actions" if report["explore"] else "mean action" if "skill" in report else "deterministic actions"
+    how = f"skill {report['skill']}, {actions}" if "skill" in report else actions
     print(f"episodes:   {report['episodes_per_task']} per task ({how}, seed {report['seed']})\n")
     has_success = any("success_mean" in row for row in report["tasks"])
     print("task     return" + ("   success" if has_success else ""))

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="also write the table as JSON to this file")
     evaluate.add_argument("--skill", choices=["mean", "sample"], default="mean",
                           help="EmbedPG: z = mean of p(z|t) (default) or a fresh draw per episode")
+    evaluate.add_argument("--explore", action="store_true",
+                          help="sample actions from the policy instead of its mean / argmax (on grids two moves "
+                               "are often equally good: the argmax picks one and can stall against a wall)")
     evaluate.add_argument("--env-config", type=_json_object("--env-config"),
                           help="JSON object overriding the checkpoint's env_config")
     evaluate.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")

@@ -15,9 +15,9 @@ import numpy as np
 
 
 def evaluate_policy(config, checkpoint: str, module, env_config: Mapping[str, Any], episodes: int,
-                    seed: int) -> List[Dict[str, Any]]:
+                    seed: int, explore: bool = False) -> List[Dict[str, Any]]:
     """[{"task", "episode_return_mean", "success_mean" (where info has it), "episodes"}, ...];
-    task None for a single-task env."""
+    task None for a single-task env. Actions: deterministic, or sampled (`explore`)."""
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
     config = config.copy(copy_frozen=False)
@@ -35,7 +35,7 @@ def evaluate_policy(config, checkpoint: str, module, env_config: Mapping[str, An
         for task in tasks:
             if task is not None:
                 env.get_wrapper_attr("set_task")(task)
-            done = runner.sample(num_episodes=episodes, explore=False, force_reset=True)
+            done = runner.sample(num_episodes=episodes, explore=explore, force_reset=True)
             row = {"task": task, "episode_return_mean": float(np.mean([e.get_return() for e in done])),
                    "episodes": len(done)}
             successes = [float(e.get_infos(-1)["success"]) for e in done if "success" in e.get_infos(-1)]
