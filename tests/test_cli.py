@@ -186,6 +186,8 @@ IN_PROCESS_CASES = {
     "stop not a number": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--stop", '{"x": "high"}'],
                           "--stop: 'x' must be a number"),
     "nothing to check": (["regress", "{dir}/budget.yaml"], "nothing to check"),
+    "unreachable cluster": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--ray-address", "127.0.0.1:1"],
+                            "--ray-address 127.0.0.1:1: nothing answers there"),
     "experiment folder": (["evaluate", "{dir}"], "is an experiment folder with 2 trials"),
 }
 

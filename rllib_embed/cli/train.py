@@ -44,11 +44,32 @@ def start_ray(args) -> None:
 
     level = logging.DEBUG if args.verbose >= 2 else logging.INFO if args.verbose == 1 else logging.WARNING
     if args.ray_address:
-        ray.init(address=args.ray_address, logging_level=level)  # join a running cluster
+        _check_reachable(args.ray_address)
+        try:
+            ray.init(address=args.ray_address, logging_level=level)  # join a running cluster
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            cause = [line.strip() for line in str(e.__cause__ or "").splitlines() if line.strip()]
+            why = f" ({cause[-1][:300]})" if cause else ""
+            raise CLIError(f"--ray-address {args.ray_address}: cannot join the cluster: "
+                           f"{' '.join(str(e).split())}{why}") from None
     else:
         # address="local": always a fresh instance, never another user's cluster on this machine.
         ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
                  include_dashboard=False, logging_level=level)
+
+
+def _check_reachable(address: str) -> None:
+    """A host:port nobody answers on would leave ray.init retrying for minutes: fail now."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", ray://..., left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise CLIError(f"--ray-address {address}: nothing answers there ({e}); the head node's address "
+                       f"is printed by `ray start --head` (default port 6379)") from None
 
 
 def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
