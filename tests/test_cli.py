@@ -241,3 +241,21 @@ def test_more_bad_input_in_process(case, tmp_path, capfd):
     assert lines[-1].startswith("rllib: error: ") and expected in lines[-1], err
     assert "Traceback" not in err
     assert not storage.exists()
+
+
+def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):
+    import torch
+
+    from rllib_embed.cli.evaluate import load_module
+    from rllib_embed.embed_pg.evaluation import evaluate_per_task
+
+    experiment, _ = flags_run
+    (trial,) = trial_dirs(experiment)
+    module = load_module(str(trial / "checkpoint_000000"))
+    env_config = TINY_EMBED_PG["env_config"]
+    state = torch.get_rng_state()
+    runs = [evaluate_per_task(module, POINT_GOALS, env_config, episodes_per_task=2, skill="mean", seed=seed,
+                              explore=explore) for seed, explore in ((0, True), (0, True), (1, True), (0, False))]
+    assert torch.equal(torch.get_rng_state(), state)
+    assert runs[0] == runs[1]  # seeded draws
+    assert runs[0] != runs[2] and runs[0] != runs[3]  # other seed, and sampled vs mean actions, differ
