@@ -13,6 +13,8 @@ setup(
         "torch>=2.2",
         "gymnasium>=1.0",
         "numpy",
+        "pyyaml",  # rllib train file: tuned-config YAML (safe_load)
     ],
     extras_require={"test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["rllib = rllib_embed.cli.main:main"]},
 )

@@ -14,43 +14,55 @@ SKILL_MODES = ("sample", "mean")
 
 
 def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] = None, *,
-                      episodes_per_task: int = 5, skill: str = "sample", seed: int = 0) -> Dict[int, Dict[str, float]]:
+                      episodes_per_task: int = 5, skill: str = "sample", seed: int = 0,
+                      explore: bool = False) -> Dict[int, Dict[str, float]]:
     """Runs `episodes_per_task` episodes of every task with the module's mean actions.
 
     `skill`: "sample" draws z from p(z|t) once per episode, as in training; "mean" uses
-    the embedding's mean mu(t). Returns {task: {"episode_return_mean", "success_mean"
-    (where the env reports `success`), "episodes"}}.
+    the embedding's mean mu(t). `explore=True` samples actions from pi(a|s,z) instead of
+    taking its mean / argmax (where two actions are equally good, e.g. the two ways to a
+    grid corner, pi splits between them and the argmax can stall against a wall); the
+    draws are seeded by `seed` and leave torch's global random state as it was.
+    Returns {task: {"episode_return_mean", "success_mean" (where the env reports
+    `success`), "episodes"}}.
     """
     if skill not in SKILL_MODES:
         raise ValueError(f"skill must be one of {list(SKILL_MODES)}; got {skill!r}")
     environment = make_env(env, env_config)
     rng = np.random.default_rng(seed)
-    results = {}
-    for task in range(environment.num_tasks):
-        environment.set_task(task)
-        returns, successes = [], []
-        for episode in range(episodes_per_task):
-            obs, info = environment.reset(seed=seed * 100_003 + task * 1_009 + episode)
-            noise = rng.standard_normal(module.latent_dim).astype(np.float32)
-            one_hot = torch.as_tensor(obs[TASK_KEY])[None]
-            with torch.no_grad():
-                z = module.embedding_params(one_hot)[0] if skill == "mean" else \
-                    module.skill(one_hot, torch.as_tensor(noise)[None])
-            total, done = 0.0, False
-            while not done:
-                # The episode's z is given directly, so the module skips p(z|t).
-                batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs[OBS_KEY])[None], TASK_KEY: one_hot}, SKILL: z}
-                dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
-                action = module.get_inference_action_dist_cls().from_logits(dist_inputs).to_deterministic().sample()
-                action = action[0].numpy()
-                obs, reward, terminated, truncated, info = environment.step(action)
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-            if "success" in info:
-                successes.append(float(info["success"]))
-        results[task] = {"episode_return_mean": float(np.mean(returns)), "episodes": episodes_per_task}
-        if successes:
-            results[task]["success_mean"] = float(np.mean(successes))
+    with torch.random.fork_rng():  # explore's action draws, seeded without touching the caller's state
+        torch.manual_seed(seed)
+        results = {}
+        for task in range(environment.num_tasks):
+            environment.set_task(task)
+            returns, successes = [], []
+            for episode in range(episodes_per_task):
+                obs, info = environment.reset(seed=seed * 100_003 + task * 1_009 + episode)
+                noise = rng.standard_normal(module.latent_dim).astype(np.float32)
+                one_hot = torch.as_tensor(obs[TASK_KEY])[None]
+                with torch.no_grad():
+                    z = module.embedding_params(one_hot)[0] if skill == "mean" else \
+                        module.skill(one_hot, torch.as_tensor(noise)[None])
+                total, done = 0.0, False
+                while not done:
+                    # The episode's z is given directly, so the module skips p(z|t).
+                    batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs[OBS_KEY])[None], TASK_KEY: one_hot}, SKILL: z}
+                    dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+                    action = _action(module, dist_inputs, explore)[0].numpy()
+                    obs, reward, terminated, truncated, info = environment.step(action)
+                    total += float(reward)
+                    done = terminated or truncated
+                returns.append(total)
+                if "success" in info:
+                    successes.append(float(info["success"]))
+            results[task] = {"episode_return_mean": float(np.mean(returns)), "episodes": episodes_per_task}
+            if successes:
+                results[task]["success_mean"] = float(np.mean(successes))
     environment.close()
     return results
+
+
+def _action(module, dist_inputs, explore: bool):
+    """The mean / argmax action, or (explore) a draw from pi, as RLlib's distribution makes it."""
+    dist = module.get_inference_action_dist_cls().from_logits(dist_inputs)
+    return dist.sample() if explore else dist.to_deterministic().sample()

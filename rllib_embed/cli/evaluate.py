@@ -1,0 +1,125 @@
+"""`rllib evaluate CHECKPOINT`: per-task return (and success) of a trained policy.
+
+EmbedPG checkpoints go through `evaluate_per_task` (skill from p(z|t): sampled or mean;
+actions: the policy's mean / argmax, or sampled with --explore);
+any other RLlib algorithm's through `policy_rollouts.evaluate_policy`, which pins each
+task of a multi-task env in turn. No Ray cluster is started: the module runs in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sys
+from typing import Any, Dict, List
+
+from rllib_embed.cli.checkpoint_path import resolve_checkpoint
+from rllib_embed.cli.errors import CLIError
+
+MODULE_PATH = ("learner_group", "learner", "rl_module", "default_policy")
+
+
+def evaluate_command(args) -> int:
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if args.out:
+        out_dir = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(out_dir):
+            raise CLIError(f"--out: folder does not exist: {out_dir}")
+    algo_cls, config = load_algorithm_config(checkpoint)
+    env_config = {**dict(config.env_config or {}), **(args.env_config or {})}
+    module = load_module(checkpoint)
+    report = {
+        "checkpoint": checkpoint,
+        "algorithm": algo_cls.__name__,
+        "env": config.env if isinstance(config.env, str) else repr(config.env),
+        "env_config": env_config,
+        "episodes_per_task": args.episodes,
+        "seed": args.seed,
+        "explore": args.explore,
+    }
+    if _is_embed_pg(algo_cls):
+        from rllib_embed.embed_pg.evaluation import evaluate_per_task
+        per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
+                                     skill=args.skill, seed=args.seed, explore=args.explore)
+        report["skill"] = args.skill
+        rows = [{"task": task, **stats} for task, stats in per_task.items()]
+    else:
+        from rllib_embed.cli.policy_rollouts import evaluate_policy
+        rows = evaluate_policy(config, checkpoint, module, env_config, args.episodes, args.seed, args.explore)
+    report["tasks"] = rows
+    report["mean"] = _mean_row(rows)
+    print_report(report)
+    if args.out:
+        _write_json(args.out, report)
+        print(f"\nwritten: {os.path.abspath(args.out)}")
+    return 0
+
+
+def load_algorithm_config(checkpoint: str):
+    """(algorithm class, its AlgorithmConfig) as saved in the checkpoint."""
+    path = os.path.join(checkpoint, "class_and_ctor_args.pkl")
+    try:
+        import rllib_embed  # noqa: F401  (EmbedPG and the envs, for unpickling and env creation)
+        with open(path, "rb") as f:
+            saved = pickle.load(f)
+        algo_cls = saved["class"]
+        args, kwargs = saved["ctor_args_and_kwargs"]
+        config = kwargs.get("config", args[0] if args else None)
+    except Exception as e:  # noqa: BLE001
+        raise CLIError(f"not an RLlib algorithm checkpoint (new API stack): cannot read {path}: "
+                       f"{' '.join(str(e).split())}") from None
+    if isinstance(config, dict):  # Tune passes the param space as a dict
+        config = algo_cls.get_default_config().update_from_dict(dict(config))
+    if config is None or not config.env:
+        raise CLIError(f"checkpoint {checkpoint} names no env; cannot evaluate it")
+    return algo_cls, config
+
+
+def load_module(checkpoint: str):
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    path = os.path.join(checkpoint, *MODULE_PATH)
+    if not os.path.isdir(path):
+        raise CLIError(f"checkpoint {checkpoint} has no single-agent module at {os.path.join(*MODULE_PATH)} "
+                       f"(multi-agent and old-API-stack checkpoints are not supported)")
+    return RLModule.from_checkpoint(path)
+
+
+def _is_embed_pg(algo_cls) -> bool:
+    from rllib_embed.embed_pg import EmbedPG
+    return issubclass(algo_cls, EmbedPG)
+
+
+def _mean_row(rows: List[Dict[str, Any]]) -> Dict[str, float]:
+    mean = {}
+    for key in ("episode_return_mean", "success_mean"):
+        values = [row[key] for row in rows if key in row]
+        if values:
+            mean[key] = sum(values) / len(values)
+    return mean
+
+
+def print_report(report: Dict[str, Any]) -> None:
+    print(f"checkpoint: {report['checkpoint']}")
+    print(f"algorithm:  {report['algorithm']}   env: {report['env']} {json.dumps(report['env_config'])}")
+    actions = "sampled actions" if report["explore"] else "mean action" if "skill" in report else "deterministic actions"
+    how = f"skill {report['skill']}, {actions}" if "skill" in report else actions
+    print(f"episodes:   {report['episodes_per_task']} per task ({how}, seed {report['seed']})\n")
+    has_success = any("success_mean" in row for row in report["tasks"])
+    print("task     return" + ("   success" if has_success else ""))
+    for row in [*report["tasks"], {"task": "mean", **report["mean"]}]:
+        task = "-" if row["task"] is None else row["task"]
+        line = f"{task!s:>4}  {row['episode_return_mean']:9.3f}"
+        if has_success:
+            line += f"  {row['success_mean']:8.2f}" if "success_mean" in row else "         -"
+        print(line)
+    sys.stdout.flush()
+
+
+def _write_json(path: str, report: Dict[str, Any]) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)  # whole file or nothing

@@ -1,0 +1,64 @@
+"""`rllib regress FILE...`: RLlib-style learning-regression tests of tuned configs.
+
+Each file runs as `rllib train file` would; then every trial's last result must reach
+the file's criteria: `pass_criteria` if the file has it, else the `stop` keys that are
+not budgets (training_iteration, num_env_steps_sampled_lifetime, time_total_s, ...).
+Exit 0 when every file passes, 1 when any misses, 2 on bad input (nothing run).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Dict, List
+
+from rllib_embed.cli.checks import check_experiment
+from rllib_embed.cli.errors import EXIT_FAILED, CLIError
+from rllib_embed.cli.experiment import experiment_from_args
+from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
+
+
+def regress_command(args) -> int:
+    planned = []
+    for path in args.files:  # check every file before anything runs
+        file_args = copy.copy(args)
+        file_args.file = path
+        experiment = experiment_from_args(file_args)
+        criteria = experiment.criteria()
+        if not criteria:
+            raise CLIError(f"{path}: nothing to check: `stop` has only budget keys ({', '.join(experiment.stop)}) "
+                           f"and there is no `pass_criteria`; add a metric to reach, e.g. "
+                           f"env_runners/episode_return_mean: -5")
+        planned.append((path, experiment, check_experiment(experiment), criteria))
+        check_local_cpus(experiment, file_args)
+    start_ray(args)
+    verdicts = []
+    for path, experiment, param_space, criteria in planned:
+        results = run_experiment(experiment, param_space, args)
+        print_summary(results, extra_keys=list(criteria))
+        verdicts.append((path, judge(results, criteria)))
+    print("\nLearning regression:")
+    for path, failures in verdicts:
+        print(f"  {'PASS' if not failures else 'FAIL'}  {path}" + "".join(f"\n        {f}" for f in failures))
+    return EXIT_FAILED if any(failures for _, failures in verdicts) else 0
+
+
+def judge(results, criteria: Dict[str, float]) -> List[str]:
+    """Why the run failed (empty: passed). Every trial's last result must reach every criterion."""
+    failures = []
+    for i, result in enumerate(results):
+        if result.error:
+            failures.append(f"trial {i}: errored: {' '.join(str(result.error).split())[:300]}")
+            continue
+        metrics = flat_metrics(result)
+        for key, target in criteria.items():
+            value = metrics.get(key)
+            if value is None or not value >= target:
+                failures.append(f"trial {i}: {key} = {value} < {target} "
+                                f"(stopped at {_budget(metrics)})")
+    return failures
+
+
+def _budget(metrics) -> str:
+    keys = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s")
+    return ", ".join(f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
+                     for k in keys if k in metrics)

@@ -1,0 +1,158 @@
+"""`rllib train`: runs an experiment through Ray Tune and prints where its results went."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Dict, List
+
+from rllib_embed.cli.checks import check_experiment, trial_cpus
+from rllib_embed.cli.errors import EXIT_FAILED, CLIError
+from rllib_embed.cli.experiment import Experiment, experiment_from_args
+
+# Shown for each trial at the end (where the result has them), besides the stop keys.
+SUMMARY_METRICS = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s",
+                   "env_runners/episode_return_mean", "env_runners/tasks/min_episode_return_mean",
+                   "env_runners/tasks/min_success_mean")
+TASKS_PREFIX = "env_runners/tasks/task_"
+
+
+def train_command(args) -> int:
+    experiment = experiment_from_args(args)
+    param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
+    check_local_cpus(experiment, args)
+    start_ray(args)
+    results = run_experiment(experiment, param_space, args)
+    print_summary(results)
+    return EXIT_FAILED if results.errors else 0
+
+
+def check_local_cpus(experiment: Experiment, args) -> None:
+    """A trial asking more CPUs than the local instance has would wait forever: refuse it."""
+    if args.ray_address:
+        return  # a cluster may autoscale
+    have = args.num_cpus or os.cpu_count() or 1
+    need = trial_cpus(experiment)
+    if need > have:
+        raise CLIError(f"one {experiment.algo} trial needs {need:g} CPUs (1 + num_env_runners + learners) but the "
+                       f"local Ray instance has {have}; lower num_env_runners (e.g. --num-env-runners 0) or raise "
+                       f"--num-cpus")
+
+
+def start_ray(args) -> None:
+    import ray
+
+    level = logging.DEBUG if args.verbose >= 2 else logging.INFO if args.verbose == 1 else logging.WARNING
+    if args.ray_address:
+        _check_reachable(args.ray_address)
+        try:
+            ray.init(address=args.ray_address, logging_level=level)  # join a running cluster
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            cause = [line.strip() for line in str(e.__cause__ or "").splitlines() if line.strip()]
+            why = f" ({cause[-1][:300]})" if cause else ""
+            raise CLIError(f"--ray-address {args.ray_address}: cannot join the cluster: "
+                           f"{' '.join(str(e).split())}{why}") from None
+    else:
+        # address="local": always a fresh instance, never another user's cluster on this machine.
+        ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
+                 include_dashboard=False, logging_level=level)
+
+
+def _check_reachable(address: str) -> None:
+    """A host:port nobody answers on would leave ray.init retrying for minutes: fail now."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", ray://..., left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise CLIError(f"--ray-address {address}: nothing answers there ({e}); the head node's address "
+                       f"is printed by `ray start --head` (default port 6379)") from None
+
+
+def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
+    """`tune.Tuner(...).fit()`: results, checkpoints and TensorBoard logs go where Tune puts them."""
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # Tune's CLIReporter, which takes our columns
+    from ray import tune
+
+    storage = os.path.abspath(os.path.expanduser(args.storage_path)) if args.storage_path else None
+    tuner = tune.Tuner(
+        experiment.algo,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(num_samples=experiment.num_samples),
+        run_config=tune.RunConfig(
+            name=experiment.name,
+            storage_path=storage,
+            stop=experiment.stop or None,
+            verbose=min(3, 1 + args.verbose),
+            progress_reporter=progress_reporter(experiment),
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=experiment.checkpoint_freq,
+                checkpoint_at_end=experiment.checkpoint_at_end,
+                num_to_keep=args.keep_checkpoints_num,
+            ),
+        ),
+    )
+    return tuner.fit()
+
+
+def progress_reporter(experiment: Experiment):
+    """Tune's progress table with the columns an RL run is read by, plus the stop keys."""
+    from ray.tune import CLIReporter
+
+    columns = {"training_iteration": "iter", "num_env_steps_sampled_lifetime": "env steps",
+               "time_total_s": "time (s)", "env_runners/episode_return_mean": "return"}
+    if experiment.algo == "EmbedPG":
+        columns["env_runners/tasks/min_success_mean"] = "worst task success"
+    for key in experiment.stop:
+        columns.setdefault(key, key.rsplit("/", 1)[-1])
+    return CLIReporter(metric_columns=columns, max_report_frequency=10, max_column_length=24)
+
+
+def flat_metrics(result) -> Dict[str, Any]:
+    from ray.tune.utils import flatten_dict
+    return flatten_dict(result.metrics or {}, delimiter="/")
+
+
+def print_summary(results, extra_keys: List[str] = ()) -> None:
+    print(f"\nResults: {results.experiment_path}")
+    print(f"TensorBoard: tensorboard --logdir {results.experiment_path}")
+    for i, result in enumerate(results):
+        metrics = flat_metrics(result)
+        status = "ERROR" if result.error else "done"
+        print(f"\ntrial {i} ({status}): {result.path}")
+        if metrics.get("experiment_tag"):
+            print(f"  variant      {metrics['experiment_tag']}")
+        print(f"  checkpoint   {result.checkpoint.path if result.checkpoint else '(none: add --checkpoint-at-end)'}")
+        for key in dict.fromkeys([*SUMMARY_METRICS, *extra_keys]):
+            if key in metrics:
+                print(f"  {key:<44} {_fmt(metrics[key])}")
+        tasks = _per_task(metrics)
+        if tasks:
+            print("  task  return    success")
+            for task, stats in tasks.items():
+                print(f"  {task:>4}  {_fmt(stats.get('episode_return_mean'), 8)}  {_fmt(stats.get('success_mean'), 7)}")
+        if result.error:
+            print(f"  error        {' '.join(str(result.error).split())[:500]}")
+
+
+def _per_task(metrics: Dict[str, Any]) -> Dict[int, Dict[str, float]]:
+    tasks: Dict[int, Dict[str, float]] = {}
+    for key, value in metrics.items():
+        if key.startswith(TASKS_PREFIX):
+            task, _, name = key[len(TASKS_PREFIX):].partition("/")
+            if task.isdigit():
+                tasks.setdefault(int(task), {})[name] = value
+    return dict(sorted(tasks.items()))
+
+
+def _fmt(value: Any, width: int = 0) -> str:
+    if value is None:
+        return "-".rjust(width)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value)}".rjust(width)
+    if isinstance(value, float):
+        return f"{value:{width}.4g}" if abs(value) < 1e6 else f"{value:{width}.0f}"
+    return f"{value}".rjust(width)
