@@ -6,6 +6,7 @@ the Ray version this package pins; the RayJob's shape and entrypoint.
 """
 
 import copy
+import shlex
 import re
 from pathlib import Path
 
@@ -52,3 +53,38 @@ def test_rayjob_manifest_shape():
     workers = [c for group in cluster["workerGroupSpecs"] for c in group["template"]["spec"]["containers"]]
     assert len({c["image"] for c in head + workers}) == 1, "head and workers must run the same image"
     assert job["spec"]["entrypoint"].split()[:3] == ["rllib", "train", "file"]
+
+
+def _check_rllib_command(command):
+    """Parses an `rllib ...` command line as the console script does and runs every check
+    that `rllib train` runs before Ray starts (config keys, values, env)."""
+    from rllib_embed.cli.checks import check_experiment
+    from rllib_embed.cli.experiment import experiment_from_args
+    from rllib_embed.cli.main import parse_args
+
+    argv = shlex.split(command)
+    assert argv[0] == "rllib"
+    return check_experiment(experiment_from_args(parse_args(argv[1:])))
+
+
+def test_rayjob_entrypoint_is_a_valid_rllib_command(monkeypatch):
+    monkeypatch.chdir(CLUSTER.parents[1])  # the image's WORKDIR is the repository root
+    job = _load("kuberay-rayjob.yaml")
+    space = _check_rllib_command(job["spec"]["entrypoint"])
+    assert space["num_env_runners"] == 8  # K*D = 4*2 envs, one per runner
+
+
+def test_cluster_launcher_command_in_its_header_is_a_valid_rllib_command(monkeypatch):
+    monkeypatch.chdir(CLUSTER.parents[1])
+    header = (CLUSTER / "aws-cluster.yaml").read_text().split("cluster_name:")[0]
+    command = re.search(r"'cd ~/rllib-embed && (rllib train.*?)'", header.replace("#", "").replace("\\\n", " "), re.S)
+    space = _check_rllib_command(" ".join(command.group(1).split()))
+    assert space["num_env_runners"] == 8
+
+
+def test_sweep_file_expands_to_tune_search_spaces(monkeypatch):
+    from ray.tune.search.sample import Domain
+
+    monkeypatch.chdir(CLUSTER.parents[1])
+    space = _check_rllib_command("rllib train file tuned_configs/pointgoals-embedpg-sweep.yaml")
+    assert all(isinstance(space[k], Domain) for k in ("alpha1", "alpha2", "alpha3", "latent_dim"))

@@ -134,17 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser, train_file
 
 
+def parse_args(argv: List[str]) -> argparse.Namespace:
+    """The arguments of `rllib ARGV...` (`train file F` has a parser of its own)."""
+    parser, train_file = build_parser()
+    if argv[:2] == ["train", "file"]:
+        args = train_file.parse_args(argv[2:])
+        args.command = "train"
+    else:
+        args = parser.parse_args(argv)
+        args.file = None
+    return args
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, train_file = build_parser()
     try:
-        if argv[:2] == ["train", "file"]:
-            args = train_file.parse_args(argv[2:])
-            args.command = "train"
-        else:
-            args = parser.parse_args(argv)
-            args.file = None
-        return _run(args)
+        return _run(parse_args(argv))
     except CLIError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
