@@ -14,5 +14,7 @@ setup(
         "gymnasium>=1.0",
         "numpy",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7"],
+                    # pictures (rllib_embed.viz); training and transfer run without it
+                    "viz": ["matplotlib>=3.5"]},
 )

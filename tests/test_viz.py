@@ -70,3 +70,9 @@ def test_pca_keeps_the_two_widest_directions():
     np.testing.assert_allclose(np.ptp(projected, axis=0), [4, 2], atol=0.05)
     covariance = projection.covariance(np.array([1.0, 1.0, 1.0, 1.0]))
     np.testing.assert_allclose(covariance, np.eye(2), atol=1e-9)  # orthonormal axes keep isotropic noise
+
+
+def test_moving_average_is_a_trailing_mean():
+    from rllib_embed.viz.learning_curves import moving_average
+    np.testing.assert_allclose(moving_average([1.0, 3.0, 5.0, 7.0], 2), [1.0, 2.0, 4.0, 6.0])
+    np.testing.assert_allclose(moving_average([2.0, 4.0], 1), [2.0, 4.0])

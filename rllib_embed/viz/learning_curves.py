@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from rllib_embed.viz.style import new_figure, save, task_color
 
 TASK_METRIC = re.compile(r"^env_runners/tasks/task_(\d+)/(episode_return_mean|success_mean)$")
@@ -63,8 +65,17 @@ def task_curves(rows: list[dict[str, Any]]) -> dict[str, dict[int, tuple[list[fl
     return curves
 
 
+def moving_average(values: list[float], window: int) -> np.ndarray:
+    """Trailing mean over up to ``window`` points (per-iteration values are noisy: few episodes each)."""
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
 def plot_learning_curves(result_dir: str | os.PathLike, path: str | os.PathLike) -> str:
-    """Per-task mean episode return and success rate against env steps sampled."""
+    """Per-task mean episode return and success rate against env steps sampled (faint: per
+    iteration; solid: trailing mean over 1/25 of the run)."""
     curves = task_curves(read_results(result_dir))
     if not curves:
         raise ValueError(f"results: {os.fspath(result_dir)!r} has no per-task metrics "
@@ -76,7 +87,10 @@ def plot_learning_curves(result_dir: str | os.PathLike, path: str | os.PathLike)
         ax = fig.add_subplot(1, len(metrics), i)
         tasks = curves[metric]
         for k in sorted(tasks):
-            ax.plot(*tasks[k], color=task_color(k, len(tasks)), label=f"task {k}")
+            xs, ys = tasks[k]
+            color = task_color(k, len(tasks))
+            ax.plot(xs, ys, color=color, alpha=0.2, linewidth=0.8)
+            ax.plot(xs, moving_average(ys, max(1, len(ys) // 25)), color=color, label=f"task {k}")
         ax.set_xlabel("env steps sampled")
         ax.set_ylabel(metric)
         ax.set_title(metric.replace("_", " "))
