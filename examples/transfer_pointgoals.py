@@ -168,9 +168,13 @@ def summarise(runs: list[dict], tasks: list[str], target: float, skills_info: di
                          f"{fmt(r['ratio'], '{:.2f}')} | {fmt(r['skills_wall_s'])} | {fmt(r['scratch_wall_s'])} |")
         lines.append(f"| {task} | mean | {fmt(entry['mean_skills_steps'])} | {fmt(entry['mean_scratch_steps'])} | "
                      f"{fmt(entry['ratio_of_means'], '{:.2f}')} | | |")
-    lines += ["", f"Skills: EmbedPG on PointGoals K=4, {skills_info['iterations']} iterations, "
-              f"{skills_info['env_steps']} env steps, {skills_info['wall_s']} s, evaluation success per task "
-              f"(mean skill) {skills_info['success_per_task']}; trained once, shared by all seeds."]
+    if skills_info.get("checkpoint"):
+        lines += ["", f"Skills: the checkpoint {skills_info['checkpoint']} (--skills), shared by all seeds; its "
+                      f"training is not part of this run."]
+    else:
+        lines += ["", f"Skills: EmbedPG on PointGoals K=4, {skills_info['iterations']} iterations, "
+                  f"{skills_info['env_steps']} env steps, {skills_info['wall_s']} s, evaluation success per task "
+                  f"(mean skill) {skills_info['success_per_task']}; trained once, shared by all seeds."]
     return summary, "\n".join(lines) + "\n"
 
 
