@@ -12,11 +12,15 @@ from rllib_embed.transfer.rollout import Rollout
 from rllib_embed.viz.style import new_figure, save, task_color
 
 
-def _mark_goals(ax, goals: np.ndarray | None, num_tasks: int) -> None:
+def _mark_goals(ax, goals: np.ndarray | None, num_tasks: int, colored: bool = True) -> None:
+    """Stars at the tasks' goals: in the task's colour, or white and labelled (where colour means w)."""
     if goals is None:
         return
     for k, goal in enumerate(goals):
-        ax.plot(*goal, marker="*", markersize=16, color=task_color(k, num_tasks), markeredgecolor="black")
+        ax.plot(*goal, marker="*", markersize=16, markeredgecolor="black",
+                color=task_color(k, num_tasks) if colored else "white", zorder=4)
+        if not colored:
+            ax.annotate(f"task {k}", goal, textcoords="offset points", xytext=(8 if goal[0] <= 0 else -42, 8), fontsize=8)
 
 
 def plot_trajectories(episodes: Mapping[int, list[Rollout]], path: str | os.PathLike,
@@ -53,7 +57,7 @@ def plot_interpolation(sweeps: list[InterpolationSweep], path: str | os.PathLike
         finals = sweep.final_observations()
         for w, ends in zip(sweep.weights, finals):
             ax.scatter(ends[:, 0], ends[:, 1], color=cmap(w), s=18, edgecolors="black", linewidths=0.3, zorder=3)
-    _mark_goals(ax, goals, num_tasks or (0 if goals is None else len(goals)))
+    _mark_goals(ax, goals, num_tasks or (0 if goals is None else len(goals)), colored=False)
     mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0.0, 1.0))
     fig.colorbar(mappable, ax=ax, label="w  (z = (1-w) mu_a + w mu_b)")
     pairs = ", ".join(f"{s.task_a}->{s.task_b}" for s in sweeps)
