@@ -5,14 +5,34 @@ import pytest
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local Ray instance for the whole test session (2 CPUs, like CI)."""
+def start_local_ray():
+    """The tests' local Ray instance: 2 CPUs, like CI."""
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+
+
+@pytest.fixture
+def ray_session():
+    """A running local Ray instance, started once and kept for the following tests.
+
+    Tests that need a Ray cluster of another shape (tests/test_cluster.py) shut this
+    one down; the next test that asks for it starts it again.
+    """
+    import ray
+
+    if not ray.is_initialized():
+        start_local_ray()
     yield ray
-    ray.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shutdown_ray_at_the_end():
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 # --- transfer/, viz/: one small trained skill space for the whole session ------------
@@ -20,15 +40,20 @@ SKILLS_ITERATIONS = 250  # PointGoals K=4 is solved (every task, mean skill) fro
 
 
 @pytest.fixture(scope="session")
-def trained_skills(ray_session, tmp_path_factory):
+def trained_skills(tmp_path_factory):
     """EmbedPG trained once through Tune on PointGoals K=4 (seed 0): (checkpoint path, trial folder).
 
     The trial folder holds Tune's result.json / progress.csv, the checkpoint sits inside it.
+    Session-scoped, so it starts the local Ray instance itself where none runs; tests that
+    go on to use Ray ask for ``ray_session`` as well.
     """
+    import ray
     from ray import tune
 
     from rllib_embed import EmbedPGConfig
 
+    if not ray.is_initialized():
+        start_local_ray()
     config = (EmbedPGConfig()
               .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
               .env_runners(num_env_runners=0, rollout_fragment_length=25)
