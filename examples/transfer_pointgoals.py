@@ -188,7 +188,8 @@ def plot(runs: list[dict], tasks: list[str], target: float, path: str) -> None:
         for r in (r for r in runs if r["task"] == task):
             xs = [p["env_steps"] for p in r["curve"]]
             ys = [p["success"] for p in r["curve"]]
-            label = f"PPO {'over skills' if r['learner'] == 'skills' else 'from scratch'}" if r["seed"] == 0 else None
+            first = min(x["seed"] for x in runs if x["task"] == task)
+            label = f"PPO {'over skills' if r['learner'] == 'skills' else 'from scratch'}" if r["seed"] == first else None
             ax.plot(xs, ys, color=colors[r["learner"]], alpha=0.8, label=label)
         ax.axhline(target, color="gray", linestyle="--", linewidth=0.8)
         ax.set_title(task.replace("_", " "))
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--skills", help="an EmbedPG checkpoint to reuse instead of training one")
     parser.add_argument("--skill-iterations", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed .. first-seed + seeds - 1")
     parser.add_argument("--hold-steps", type=int, default=5)
     parser.add_argument("--budget", type=int, default=15_000, help="env steps per run before giving up")
     parser.add_argument("--target", type=float, default=0.9)
@@ -223,7 +225,7 @@ def main() -> None:
     print("skills:", skills, skills_info, flush=True)
     runs = []
     for task in args.tasks:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for learner in ("skills", "scratch"):
                 runs.append(run(learner, task, seed, skills, args.hold_steps, args.budget, args.target))
                 with open(os.path.join(args.out, "runs.json"), "w") as f:
