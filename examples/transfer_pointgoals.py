@@ -179,23 +179,27 @@ def summarise(runs: list[dict], tasks: list[str], target: float, skills_info: di
 
 
 def plot(runs: list[dict], tasks: list[str], target: float, path: str) -> None:
+    """Greedy success (top) and greedy return (bottom) against env steps, one column per task."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), dpi=100)
+    fig, axes = plt.subplots(2, len(tasks), figsize=(5.0 * len(tasks), 6.5), dpi=100, squeeze=False)
     colors = {"skills": "tab:blue", "scratch": "tab:red"}
-    for ax, task in zip(np.atleast_1d(axes), tasks):
+    for column, task in enumerate(tasks):
+        first = min(x["seed"] for x in runs if x["task"] == task)
         for r in (r for r in runs if r["task"] == task):
             xs = [p["env_steps"] for p in r["curve"]]
-            ys = [p["success"] for p in r["curve"]]
-            first = min(x["seed"] for x in runs if x["task"] == task)
             label = f"PPO {'over skills' if r['learner'] == 'skills' else 'from scratch'}" if r["seed"] == first else None
-            ax.plot(xs, ys, color=colors[r["learner"]], alpha=0.8, label=label)
-        ax.axhline(target, color="gray", linestyle="--", linewidth=0.8)
-        ax.set_title(task.replace("_", " "))
-        ax.set_xlabel("env steps (low-level)")
-        ax.set_ylabel(f"greedy success ({EVALUATION_EPISODES} episodes)")
-        ax.legend(loc="lower right", fontsize=8)
+            axes[0, column].plot(xs, [p["success"] for p in r["curve"]], color=colors[r["learner"]], alpha=0.8,
+                                 marker=".", label=label)
+            axes[1, column].plot(xs, [p["return"] for p in r["curve"]], color=colors[r["learner"]], alpha=0.8,
+                                 marker=".", label=label)
+        axes[0, column].axhline(target, color="gray", linestyle="--", linewidth=0.8)
+        axes[0, column].set_title(task.replace("_", " "))
+        axes[0, column].set_ylabel(f"greedy success ({EVALUATION_EPISODES} episodes)")
+        axes[1, column].set_ylabel("greedy episode return")
+        axes[1, column].set_xlabel("env steps (low-level)")
+        axes[0, column].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
