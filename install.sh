@@ -9,4 +9,4 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   "$PY" -m pip install --quiet ${TORCH_PIP_ARGS:-} torch==2.13.0
 fi
-"$PY" -m pip install --quiet -e ".[test]"
+"$PY" -m pip install --quiet -e ".[test,viz]"

@@ -15,6 +15,8 @@ setup(
         "numpy",
         "pyyaml",  # rllib train file: tuned-config YAML (safe_load)
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7"],
+                    # pictures (rllib_embed.viz); training and transfer run without it
+                    "viz": ["matplotlib>=3.5"]},
     entry_points={"console_scripts": ["rllib = rllib_embed.cli.main:main"]},
 )

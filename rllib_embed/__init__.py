@@ -11,5 +11,9 @@ from rllib_embed.registration import register_algorithm
 
 register_algorithm()
 
+from rllib_embed.transfer.registration import register_skill_space_env  # noqa: E402  (rllib_embed/SkillSpace-v0)
+
+register_skill_space_env()
+
 __all__ = ["EmbedPG", "EmbedPGConfig", "envs"]
 __version__ = "0.1.0"

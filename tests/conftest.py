@@ -13,7 +13,7 @@ def start_local_ray():
     ray.init(address="local", num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ray_session():
     """A running local Ray instance, started once and kept for the following tests.
 
@@ -34,3 +34,36 @@ def _shutdown_ray_at_the_end():
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+# --- transfer/, viz/: one small trained skill space for the whole session ------------
+SKILLS_ITERATIONS = 250  # PointGoals K=4 is solved (every task, mean skill) from ~200 (docs/learning.md)
+
+
+@pytest.fixture(scope="session")
+def trained_skills(tmp_path_factory):
+    """EmbedPG trained once through Tune on PointGoals K=4 (seed 0): (checkpoint path, trial folder).
+
+    The trial folder holds Tune's result.json / progress.csv, the checkpoint sits inside it.
+    Session-scoped, so it starts the local Ray instance itself where none runs; tests that
+    go on to use Ray ask for ``ray_session`` as well.
+    """
+    import ray
+    from ray import tune
+
+    from rllib_embed import EmbedPGConfig
+
+    if not ray.is_initialized():
+        start_local_ray()
+    config = (EmbedPGConfig()
+              .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4})
+              .env_runners(num_env_runners=0, rollout_fragment_length=25)
+              .training(copies_per_task=2)
+              .debugging(seed=0))
+    tuner = tune.Tuner("EmbedPG", param_space=config, run_config=tune.RunConfig(
+        storage_path=str(tmp_path_factory.mktemp("skills")), name="pointgoals",
+        stop={"training_iteration": SKILLS_ITERATIONS}, verbose=0,
+        checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=True)))
+    result = tuner.fit()[0]
+    assert result.error is None, result.error
+    return result.checkpoint.path, result.path

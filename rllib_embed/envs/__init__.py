@@ -5,6 +5,7 @@ Importing this package registers ``ENV_IDS`` with gymnasium and Ray Tune.
 
 from rllib_embed.envs.grid_goals import GridGoalEnv, grid_corner_goals, make_grid_goals
 from rllib_embed.envs.multi_task import OBS_KEY, TASK_KEY, MultiTaskEnv
+from rllib_embed.envs.point_goal_sequence import PointGoalSequenceEnv, make_point_goal_sequence
 from rllib_embed.envs.point_goals import PointGoalEnv, goals_on_circle, make_point_goals
 from rllib_embed.envs.registration import ENV_IDS, register_envs
 
@@ -15,9 +16,11 @@ __all__ = [
     "GridGoalEnv",
     "MultiTaskEnv",
     "PointGoalEnv",
+    "PointGoalSequenceEnv",
     "goals_on_circle",
     "grid_corner_goals",
     "make_grid_goals",
+    "make_point_goal_sequence",
     "make_point_goals",
     "register_envs",
 ]

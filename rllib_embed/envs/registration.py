@@ -12,12 +12,14 @@ from rllib_embed.envs.flat_observation import FLAT_OBS_KEY, FlatTaskObservation,
 from rllib_embed.envs.grid_goals import make_grid_goals
 from rllib_embed.envs.multi_task import MultiTaskEnv
 from rllib_embed.envs.point_goals import make_point_goals
+from rllib_embed.envs.point_goal_sequence import make_point_goal_sequence
 
 EnvCreator = Callable[[Mapping[str, Any] | None], MultiTaskEnv]
 
 ENV_IDS: dict[str, EnvCreator] = {
     "rllib_embed/PointGoals-v0": make_point_goals,
     "rllib_embed/GridGoals-v0": make_grid_goals,
+    "rllib_embed/PointGoalSequence-v0": make_point_goal_sequence,
 }
 
 

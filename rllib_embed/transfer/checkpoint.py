@@ -1,0 +1,75 @@
+"""Loading the frozen skills (an EmbedPG RLModule) out of a checkpoint."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any
+
+import numpy as np
+import torch
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.utils.checkpoints import Checkpointable
+
+from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
+
+# Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
+MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
+
+
+def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
+    """The RLModule folder of ``checkpoint``: an Algorithm checkpoint or an RLModule one."""
+    path = os.fspath(checkpoint)
+    if not os.path.isdir(path):
+        raise ValueError(f"checkpoint: {path!r} is not a directory (give an EmbedPG Algorithm "
+                         f"checkpoint, as written by algo.save_to_path or Tune, or its {MODULE_SUBDIR} folder)")
+    for candidate in (os.path.join(path, MODULE_SUBDIR), path):
+        if os.path.isfile(os.path.join(candidate, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
+            return candidate
+    raise ValueError(f"checkpoint: {path!r} holds no RLModule (looked for {MODULE_SUBDIR}/ and for an RLModule "
+                     f"checkpoint itself); give an EmbedPG Algorithm checkpoint")
+
+
+def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
+    """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
+
+    Raises ValueError where the checkpoint holds another algorithm's module.
+    """
+    module = RLModule.from_checkpoint(module_checkpoint_dir(checkpoint))
+    if not isinstance(module, EmbedPGTorchRLModule):
+        raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
+                         f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
+    module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module
+
+
+def task_embeddings(module: EmbedPGTorchRLModule) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations of p(z|t) for every task t: two [K, latent_dim] arrays."""
+    with torch.no_grad():
+        mean, log_std = module.embedding_params(torch.eye(module.num_tasks))
+    return mean.numpy().astype(np.float64), np.exp(log_std.numpy()).astype(np.float64)
+
+
+def checkpoint_env(checkpoint: str | os.PathLike) -> tuple[Any, dict]:
+    """(env, env_config) the Algorithm checkpoint was trained on, read from its stored config.
+
+    Raises ValueError for a checkpoint without an AlgorithmConfig (e.g. an RLModule folder).
+    """
+    path = os.path.join(os.fspath(checkpoint), Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)
+    env = env_config = None
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            args = pickle.load(f)["ctor_args_and_kwargs"][0]
+        for arg in args:  # the Algorithm's config: an AlgorithmConfig or its to_dict()
+            if isinstance(arg, AlgorithmConfig):
+                env, env_config = arg.env, arg.env_config
+            elif isinstance(arg, dict) and "env" in arg:
+                env, env_config = arg["env"], arg.get("env_config")
+    if env is None:
+        raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} does not record its env (an RLModule checkpoint?); "
+                         f"give the env and env_config explicitly")
+    return env, dict(env_config or {})

@@ -1,0 +1,68 @@
+"""Running the frozen low-level policy pi(a|s,z) with a given skill z."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+
+from rllib_embed.embed_pg.columns import OBS_KEY, SKILL
+from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
+
+
+def low_level_observation(obs: Any) -> np.ndarray:
+    """What pi sees of an observation: the ``obs`` part of a Dict observation, else all of it."""
+    return np.asarray(obs[OBS_KEY] if isinstance(obs, dict) else obs, dtype=np.float32)
+
+
+def low_level_action(module: EmbedPGTorchRLModule, obs: np.ndarray, z: np.ndarray, *,
+                     deterministic: bool = True) -> np.ndarray:
+    """One action of pi(.|obs, z): the distribution's mode, or a sample (torch's global RNG).
+
+    z is given directly (the SKILL column), so the module skips p(z|t) and needs no task id.
+    """
+    batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs, dtype=torch.float32)[None]},
+             SKILL: torch.as_tensor(z, dtype=torch.float32)[None]}
+    with torch.no_grad():
+        dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+        dist = module.get_inference_action_dist_cls().from_logits(dist_inputs)
+        action = (dist.to_deterministic() if deterministic else dist).sample()
+    return action[0].numpy()
+
+
+@dataclass
+class Rollout:
+    """One episode under a fixed skill: observations s_0..s_n (pi's view), actions, rewards, last info."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def episode_return(self) -> float:
+        return float(self.rewards.sum())
+
+    @property
+    def final_observation(self) -> np.ndarray:
+        return self.observations[-1]
+
+
+def rollout(module: EmbedPGTorchRLModule, env: gym.Env, z: np.ndarray, *, seed: int | None = None,
+            deterministic: bool = True, max_steps: int = 10_000) -> Rollout:
+    """Runs one episode of ``env`` (already set to its task) with pi(.|s, z) for the whole episode."""
+    obs, info = env.reset(seed=seed)
+    observations, actions, rewards = [low_level_observation(obs)], [], []
+    for _ in range(max_steps):
+        action = low_level_action(module, observations[-1], z, deterministic=deterministic)
+        obs, reward, terminated, truncated, info = env.step(action)
+        observations.append(low_level_observation(obs))
+        actions.append(action)
+        rewards.append(float(reward))
+        if terminated or truncated:
+            break
+    return Rollout(np.stack(observations), np.stack(actions), np.asarray(rewards), dict(info))
