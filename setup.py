@@ -14,5 +14,11 @@ setup(
         "gymnasium>=1.0",
         "numpy",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={
+        "test": ["pytest>=7"],
+        # Robot task suites (docs/environments.md). Pinned to versions that work with the
+        # gymnasium==1.2.2 that ray[rllib]==2.60.0 pins; metaworld 3.1.1 pins mujoco==3.3.0.
+        "mujoco": ["gymnasium[mujoco]==1.2.2", "mujoco==3.3.0"],
+        "metaworld": ["metaworld==3.1.1", "mujoco==3.3.0"],
+    },
 )
