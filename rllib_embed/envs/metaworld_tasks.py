@@ -27,6 +27,7 @@ Episodes are never terminated on success (Meta-World's training setting).
 
 from __future__ import annotations
 
+import functools
 import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -75,12 +76,21 @@ class SeededMetaWorldEnv(gym.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
 
-def _goal_variations(env_name: str, task: str, seed: int, goal_observable: bool) -> list[Any]:
+def _goal_variations(env_name: str, task: str, seed: int, goal_observable: bool) -> tuple[Any, ...]:
     """Meta-World's 50 goal variations of ``task`` (its ``MT1`` benchmark, seeded)."""
-    metaworld = require("metaworld", "metaworld", env_name)
+    require("metaworld", "metaworld", env_name)
+    return _cached_goal_variations(task, seed, goal_observable)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_goal_variations(task: str, seed: int, goal_observable: bool) -> tuple[Any, ...]:
+    # Sampling them builds the env and resets it 50 times (~2 s): once per process,
+    # not once per env of the K x D (a runner may host many envs of one task).
+    import metaworld
+
     variations = metaworld.MT1(task, seed=seed).train_tasks
     # Meta-World's MT benchmarks show the goal; its ML ones hide it (partially observable).
-    return [_with_observability(metaworld, v, goal_observable) for v in variations]
+    return tuple(_with_observability(metaworld, v, goal_observable) for v in variations)
 
 
 def _with_observability(metaworld: Any, variation: Any, goal_observable: bool) -> Any:
@@ -147,17 +157,15 @@ def make_metaworld_mt10(env_config: Mapping[str, Any] | None = None) -> MultiTas
 
     env_config: ``max_episode_steps``, ``benchmark_seed``, ``goal_observable``, as
     for MT1. A task's 50 goal variations are sampled the first time this process
-    builds that task (about 2 s each).
+    builds that task (about 2 s each) and kept for the process.
     """
     config = config_with_defaults(METAWORLD_MT10, env_config, _COMMON_DEFAULTS)
     steps, seed, goal_observable = _common_settings(METAWORLD_MT10, config)
     metaworld = require("metaworld", "metaworld", METAWORLD_MT10)
     task_names = list(metaworld.env_dict.MT10_V3)
-    variations: dict[str, list[Any]] = {}
 
     def make_task_env(task: str) -> gym.Env:
-        if task not in variations:
-            variations[task] = _goal_variations(METAWORLD_MT10, task, seed, goal_observable)
-        return _make_metaworld_env(variations[task], steps, resample_goal=True)
+        variations = _goal_variations(METAWORLD_MT10, task, seed, goal_observable)
+        return _make_metaworld_env(variations, steps, resample_goal=True)
 
     return MultiTaskEnv(make_task_env, task_names)
