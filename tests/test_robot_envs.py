@@ -6,18 +6,20 @@ simulators are the extras rllib-embed[mujoco] and rllib-embed[metaworld], which
 install.sh installs (these tests are not skipped without them).
 """
 
+import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from rllib_embed import EmbedPGConfig
-from rllib_embed.embed_pg.evaluation import evaluate_per_task
 from rllib_embed.envs.metaworld_tasks import EpisodeSuccess, make_metaworld_mt1, make_metaworld_mt10
 from rllib_embed.envs.mujoco_tasks import make_ant_dir, make_half_cheetah_dir, make_half_cheetah_vel
 
 LATENT_DIM = 3
+ROOT = Path(__file__).resolve().parents[1]  # this checkout's rllib_embed comes first on sys.path
 
 
 # --- the task definitions ----------------------------------------------------
@@ -33,6 +35,15 @@ def test_a_missing_simulator_names_the_extra_to_install(monkeypatch, module, ext
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     with pytest.raises(ImportError, match=rf"pip install 'rllib-embed\[{extra}\]'"):
         creator({})
+
+
+def test_the_package_and_its_other_envs_work_without_the_extras():
+    code = ("import sys; sys.modules['mujoco'] = sys.modules['metaworld'] = None; "
+            "import gymnasium as gym, rllib_embed; "
+            "gym.make('rllib_embed/PointGoals-v0').reset(seed=0); "
+            "assert 'rllib_embed/HalfCheetahDir-v0' in gym.registry")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("creator, env_config, field", [
@@ -157,7 +168,10 @@ def test_family_trains_through_the_task_mapping_with_the_id_kept_from_the_policy
         assert result["env_runners"]["num_env_steps_sampled"] == K * D * I
         tasks = result["env_runners"]["tasks"]
         assert {f"task_{k}" for k in range(K)} <= set(tasks)
-        assert all(np.isfinite(tasks[f"task_{k}"]["episode_return_mean"]) for k in range(K))
+        # One 20-step episode per env, sampled in two I=10 chunks: the per-task returns are
+        # whole-episode returns, averaging to RLlib's own episode_return_mean.
+        per_task = [tasks[f"task_{k}"]["episode_return_mean"] for k in range(K)]
+        assert np.mean(per_task) == pytest.approx(result["env_runners"]["episode_return_mean"], rel=1e-4)
         if "MetaWorld" in env:  # Meta-World's success, per task
             assert all(0.0 <= tasks[f"task_{k}"]["success_mean"] <= 1.0 for k in range(K))
 
@@ -175,33 +189,3 @@ def test_family_trains_through_the_task_mapping_with_the_id_kept_from_the_policy
     finally:
         algo.stop()
 
-
-# --- learning: cheetah forward / backward -----------------------------------
-
-
-def _direction_returns(algo, env, env_config):
-    evaluation = evaluate_per_task(algo.get_module(), env, env_config, episodes_per_task=2, skill="mean")
-    return evaluation[0]["episode_return_mean"], evaluation[1]["episode_return_mean"]
-
-
-def test_cheetah_forward_and_backward_move_apart_in_the_right_directions(ray_session):
-    # Task 0's return is sum(v_x) - ctrl, task 1's is -sum(v_x) - ctrl: their sum is the
-    # speed gap (forward-task minus backward-task) less both control costs, about 0 or
-    # below for any policy that ignores z. It growing means each task runs its own way.
-    # Measured (seed 0, 2 cores shared with other jobs): MEASUREMENT_PENDING
-    env, env_config = "rllib_embed/HalfCheetahDir-v0", {"max_episode_steps": CHEETAH_T}
-    config = (EmbedPGConfig()
-              .environment(env, env_config=env_config)
-              .env_runners(num_env_runners=0, rollout_fragment_length=CHEETAH_I)
-              .training(copies_per_task=CHEETAH_D, lr=CHEETAH_LR)
-              .debugging(seed=0))
-    algo = config.build_algo()
-    try:
-        before = _direction_returns(algo, env, env_config)
-        for _ in range(CHEETAH_ITERATIONS):
-            algo.train()
-        after = _direction_returns(algo, env, env_config)
-    finally:
-        algo.stop()
-    assert sum(after) > sum(before) + CHEETAH_MARGIN, (before, after)
-    assert sum(after) > 0, (before, after)  # forward task faster than backward task, net of control cost
