@@ -10,3 +10,5 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   "$PY" -m pip install --quiet ${TORCH_PIP_ARGS:-} torch==2.13.0
 fi
 "$PY" -m pip install --quiet -e ".[test,viz]"
+# The robot task suites' simulators (gymnasium's MuJoCo envs, Meta-World), so that their tests run.
+"$PY" -m pip install --quiet -e ".[mujoco,metaworld]"

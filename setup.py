@@ -15,8 +15,14 @@ setup(
         "numpy",
         "pyyaml",  # rllib train file: tuned-config YAML (safe_load)
     ],
-    extras_require={"test": ["pytest>=7"],
-                    # pictures (rllib_embed.viz); training and transfer run without it
-                    "viz": ["matplotlib>=3.5"]},
+    extras_require={
+        "test": ["pytest>=7"],
+        # pictures (rllib_embed.viz); training and transfer run without it
+        "viz": ["matplotlib>=3.5"],
+        # Robot task suites (docs/environments.md). Pinned to versions that work with the
+        # gymnasium==1.2.2 that ray[rllib]==2.60.0 pins; metaworld 3.1.1 pins mujoco==3.3.0.
+        "mujoco": ["gymnasium[mujoco]==1.2.2", "mujoco==3.3.0"],
+        "metaworld": ["metaworld==3.1.1", "mujoco==3.3.0"],
+    },
     entry_points={"console_scripts": ["rllib = rllib_embed.cli.main:main"]},
 )

@@ -24,7 +24,8 @@ class EmbedPGCallbacks(RLlibCallback):
     reports it. Subclass this (and call super) to add your own callbacks.
     """
 
-    def on_episode_end(self, *, episode, env_runner=None, metrics_logger=None, **kwargs) -> None:
+    def on_episode_end(self, *, episode, env_runner=None, metrics_logger=None, prev_episode_chunks=None,
+                       **kwargs) -> None:
         if metrics_logger is None:
             return
         info = episode.get_infos(-1)
@@ -32,7 +33,9 @@ class EmbedPGCallbacks(RLlibCallback):
             return
         window = env_runner.config.metrics_num_episodes_for_smoothing if env_runner is not None else 100
         key = (TASKS_KEY, f"{TASK_PREFIX}{int(info['task_index'])}")
-        metrics_logger.log_value(key + ("episode_return_mean",), episode.get_return(), window=window)
+        # An episode longer than I steps arrives in chunks; its return is theirs summed (as RLlib's own).
+        episode_return = episode.get_return() + sum(c.get_return() for c in prev_episode_chunks or ())
+        metrics_logger.log_value(key + ("episode_return_mean",), episode_return, window=window)
         if "success" in info:
             metrics_logger.log_value(key + ("success_mean",), float(info["success"]), window=window)
 

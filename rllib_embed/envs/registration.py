@@ -10,6 +10,8 @@ from ray.tune.registry import register_env
 
 from rllib_embed.envs.flat_observation import FLAT_OBS_KEY, FlatTaskObservation, env_copy_index
 from rllib_embed.envs.grid_goals import make_grid_goals
+from rllib_embed.envs.metaworld_tasks import make_metaworld_mt1, make_metaworld_mt10
+from rllib_embed.envs.mujoco_tasks import make_ant_dir, make_half_cheetah_dir, make_half_cheetah_vel
 from rllib_embed.envs.multi_task import MultiTaskEnv
 from rllib_embed.envs.point_goals import make_point_goals
 from rllib_embed.envs.point_goal_sequence import make_point_goal_sequence
@@ -20,6 +22,12 @@ ENV_IDS: dict[str, EnvCreator] = {
     "rllib_embed/PointGoals-v0": make_point_goals,
     "rllib_embed/GridGoals-v0": make_grid_goals,
     "rllib_embed/PointGoalSequence-v0": make_point_goal_sequence,
+    # Robot suites; their simulators are optional extras, imported when an env is built.
+    "rllib_embed/HalfCheetahDir-v0": make_half_cheetah_dir,  # rllib-embed[mujoco]
+    "rllib_embed/HalfCheetahVel-v0": make_half_cheetah_vel,  # rllib-embed[mujoco]
+    "rllib_embed/AntDir-v0": make_ant_dir,  # rllib-embed[mujoco]
+    "rllib_embed/MetaWorldMT1-v0": make_metaworld_mt1,  # rllib-embed[metaworld]
+    "rllib_embed/MetaWorldMT10-v0": make_metaworld_mt10,  # rllib-embed[metaworld]
 }
 
 
