@@ -69,3 +69,10 @@ def test_the_baselines_flat_observation_is_refused():
     config = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 4, "flat_obs": True})
     with pytest.raises(ValueError, match=r"env_config\['flat_obs'\]"):
         config.validate()
+
+
+def test_history_len_from_a_dict_raises_the_lookback_too():
+    # Tune's param spaces, the rllib command and YAML files set attributes by dict.
+    config = _config().update_from_dict({"history_len": 9})
+    config.validate()
+    assert config.episode_lookback_horizon >= 8

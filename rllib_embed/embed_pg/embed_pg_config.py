@@ -212,9 +212,9 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError("EmbedPGConfig.rollout_fragment_length (I) must be an int >= 1; "
                              f"got {self.rollout_fragment_length!r}")
         if self.episode_lookback_horizon < self.history_len - 1:
-            raise ValueError(f"EmbedPGConfig.episode_lookback_horizon must be >= history_len - 1 = "
-                             f"{self.history_len - 1} so s^H can look into the previous segment; "
-                             f"got {self.episode_lookback_horizon}")
+            # s^H looks H-1 states into the previous segment. `training(history_len=)` raises the
+            # horizon itself; a dict (Tune, the rllib command, YAML) sets history_len alone.
+            self.episode_lookback_horizon = self.history_len - 1
         if str(self.gym_env_vectorize_mode).upper().split(".")[-1] != "SYNC":
             raise ValueError("EmbedPGConfig.gym_env_vectorize_mode must be 'SYNC' (the env runner sets each "
                              f"env's task); got {self.gym_env_vectorize_mode!r}")
