@@ -38,6 +38,15 @@ class EmbedPGTorchLearner(TorchLearner):
         super().before_gradient_based_update(timesteps=timesteps)
         self._passes_this_update = 0
 
+    def _uncompiled_update(self, batch: Dict, **kwargs):
+        if self._passes_this_update < self.config.num_epochs:
+            return super()._uncompiled_update(batch, **kwargs)
+        # A value-only pass: the forward pass gives V alone (pi, p and q would go unused).
+        fwd_out = self.module.forward_train(batch, value_only=True)
+        loss_per_module = self.compute_losses(fwd_out=fwd_out, batch=batch)
+        self.apply_gradients(self.postprocess_gradients(self.compute_gradients(loss_per_module)))
+        return fwd_out, loss_per_module, {}
+
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
         self._passes_this_update += 1
