@@ -52,6 +52,7 @@ def embedpg_config(*, num_tasks: int = 4, copies: int = 2, fragment: int = 25, n
 def ppo_config(*, num_tasks: int = 4, copies: int = 2, fragment: int = 25, num_env_runners: int = 0,
                seed: int = 0, **training):
     """RLlib's PPO at its defaults (unless `training` overrides), on EmbedPG's sampling layout."""
+    import rllib_embed  # noqa: F401  (registers the envs)
     from ray.rllib.algorithms.ppo import PPOConfig
     return (PPOConfig()
             .environment(ENV, env_config={"num_tasks": num_tasks, "flat_obs": True})

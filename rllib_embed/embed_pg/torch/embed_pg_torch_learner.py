@@ -39,13 +39,48 @@ class EmbedPGTorchLearner(TorchLearner):
         self._passes_this_update = 0
 
     def _uncompiled_update(self, batch: Dict, **kwargs):
-        if self._passes_this_update < self.config.num_epochs:
-            return super()._uncompiled_update(batch, **kwargs)
-        # A value-only pass: the forward pass gives V alone (pi, p and q would go unused).
+        result = super()._uncompiled_update(batch, **kwargs)
+        extra = self.config.value_epochs - self.config.num_epochs
+        if self.config.baseline == "value" and extra > 0 and self._passes_this_update == self.config.num_epochs:
+            # The batch's last full pass is done: the passes that fit V alone follow here, in
+            # one loop, rather than as RLlib epochs (each of which re-slices the batch, logs
+            # per-pass metrics and steps all four optimizers: several times V's own step).
+            if self.config.num_learners > 1:  # keep RLlib's gradient path (it syncs learners)
+                for _ in range(extra):
+                    self._value_only_pass(batch)
+            else:
+                self._value_only_passes_local(batch, extra)
+        return result
+
+    def _value_only_pass(self, batch: Dict) -> None:
+        """One step on V's squared error alone, through RLlib's gradient path."""
         fwd_out = self.module.forward_train(batch, value_only=True)
         loss_per_module = self.compute_losses(fwd_out=fwd_out, batch=batch)
         self.apply_gradients(self.postprocess_gradients(self.compute_gradients(loss_per_module)))
-        return fwd_out, loss_per_module, {}
+
+    def _value_only_passes_local(self, batch: Dict, passes: int) -> None:
+        """`passes` steps of V's optimizer on V's squared error: the same steps as
+        `_value_only_pass` (same loss, clipping and Adam), without RLlib's per-pass work."""
+        clip = self._get_clip_function()
+        for module_id in list(batch.keys()):
+            if module_id not in self.module:
+                continue
+            config = self.config.get_config_for_module(module_id)
+            module, b = self.module[module_id].unwrapped(), batch[module_id]
+            optimizer = self.get_optimizer(module_id, "value")
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            with torch.no_grad():  # z is an input of V, a constant
+                z = module.batch_skill(b)
+            obs, time_left, target = b[Columns.OBS][C.OBS_KEY], b[C.TIME_LEFT], b[C.VALUE_TARGETS]
+            for _ in range(passes):
+                optimizer.zero_grad(set_to_none=True)
+                loss = config.vf_loss_coeff * torch.mean((module.value(obs, z, time_left) - target) ** 2)
+                loss.backward()
+                if config.grad_clip:
+                    clip({i: p.grad for i, p in enumerate(params) if p.grad is not None},
+                         grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
+                optimizer.step()
+            self._passes_this_update += passes
 
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
