@@ -21,9 +21,20 @@ ENV = "rllib_embed/PointGoals-v0"
 RESULTS_DIR = os.path.join(REPO_ROOT, "bench", "results")
 
 
-def init_ray(num_cpus: int = 2) -> None:
+def add_common_args(parser) -> None:
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads of this process, which hosts the local env runner and the learner "
+                             "(default 1, as Ray gives each 1-CPU actor: OMP_NUM_THREADS=1); 0 = torch's default")
+
+
+def init_ray(num_cpus: int = 2, torch_threads: int = 1) -> None:
     """A small local Ray (the project's machines are 2-core and shared)."""
     import ray
+    import torch
+    if torch_threads:
+        # Two OpenMP threads on tiny matrices wait on each other whenever the machine is
+        # busy: measured 3x slower sampling on this shared 2-core machine.
+        torch.set_num_threads(torch_threads)
     if not ray.is_initialized():
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=300 * 1024 ** 2,

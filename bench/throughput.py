@@ -17,7 +17,7 @@ import argparse
 import sys
 
 import common  # noqa: F401  (puts this checkout first on sys.path)
-from common import TimedAlgo, embedpg_config, init_ray, machine, median, ppo_config, quiet_warnings, table, \
+from common import TimedAlgo, add_common_args, embedpg_config, init_ray, machine, median, ppo_config, quiet_warnings, table, \
     write_outputs
 
 PHASES = ("sampling", "learner_connector", "gradient", "weight_sync", "other")
@@ -34,6 +34,7 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=5, help="untimed iterations per competitor before the rounds")
     p.add_argument("--quick", action="store_true", help="1 round of 3 iterations after 2 warm-up ones")
     p.add_argument("--out", help="JSON path (default bench/results/throughput.json; the .md goes beside it)")
+    add_common_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.iterations, args.warmup = 1, 3, 2
@@ -47,7 +48,7 @@ def measure(args) -> dict:
                 "iterations_per_round": args.iterations, "warmup_iterations": args.warmup}
     layout = dict(num_tasks=args.num_tasks, copies=args.copies, fragment=args.fragment,
                   num_env_runners=args.num_env_runners)
-    init_ray()
+    init_ray(torch_threads=args.torch_threads)
     algos = {
         "embedpg": TimedAlgo("embedpg", embedpg_config(**layout)),
         "ppo": TimedAlgo("ppo", ppo_config(**layout)),
