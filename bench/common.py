@@ -167,6 +167,11 @@ class TimedAlgo:
         return {"steps": steps, "seconds": time.perf_counter() - start}
 
     def stop(self) -> None:
+        module = sys.modules[type(self.algo).training_step.__module__]
+        module._bench_timers.pop(id(self.algo.env_runner_group), None)
+        if not module._bench_timers:  # the last timed algorithm of this module: un-patch it
+            module.synchronous_parallel_sample = module._bench_original_sample
+            del module._bench_original_sample, module._bench_timers
         self.algo.stop()
 
 
