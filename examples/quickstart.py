@@ -14,7 +14,7 @@ import time
 import ray
 
 from rllib_embed import EmbedPGConfig
-from rllib_embed.embed_pg.callbacks import TASKS_KEY
+from rllib_embed.embed_pg.callbacks import TASKS_KEY, per_task_metrics
 from rllib_embed.embed_pg.evaluation import evaluate_per_task
 
 ENV = "rllib_embed/PointGoals-v0"
@@ -40,8 +40,8 @@ def main() -> None:
     for i in range(1, args.iterations + 1):
         result = algo.train()
         runners, learner = result["env_runners"], result["learners"]["default_policy"]
-        tasks = runners.get(TASKS_KEY, {})
-        success = " ".join(f"{tasks[k].get('success_mean', float('nan')):.2f}" for k in sorted(tasks))
+        tasks = per_task_metrics(runners.get(TASKS_KEY, {}))
+        success = " ".join(f"{m.get('success_mean', float('nan')):.2f}" for m in tasks.values())
         print(f"iter {i:4d}  steps {int(runners['num_env_steps_sampled_lifetime']):7d}  "
               f"return {runners.get('episode_return_mean', float('nan')):7.2f}  success [{success}]  "
               f"q-acc {learner['q_task_accuracy']:.2f}  H[p] {learner['embedding_entropy']:.2f}  "

@@ -3,6 +3,14 @@
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 TASKS_KEY = "tasks"
+TASK_PREFIX = "task_"
+
+
+def per_task_metrics(tasks: dict) -> dict:
+    """{k: metrics of task k} from a result's `env_runners/tasks` (leaves out the min_* keys)."""
+    found = {int(key[len(TASK_PREFIX):]): value for key, value in tasks.items()
+             if key.startswith(TASK_PREFIX) and isinstance(value, dict)}
+    return dict(sorted(found.items()))
 
 
 class EmbedPGCallbacks(RLlibCallback):
@@ -23,7 +31,7 @@ class EmbedPGCallbacks(RLlibCallback):
         if "task_index" not in info:
             return
         window = env_runner.config.metrics_num_episodes_for_smoothing if env_runner is not None else 100
-        key = (TASKS_KEY, f"task_{int(info['task_index'])}")
+        key = (TASKS_KEY, f"{TASK_PREFIX}{int(info['task_index'])}")
         metrics_logger.log_value(key + ("episode_return_mean",), episode.get_return(), window=window)
         if "success" in info:
             metrics_logger.log_value(key + ("success_mean",), float(info["success"]), window=window)
@@ -32,7 +40,7 @@ class EmbedPGCallbacks(RLlibCallback):
         tasks = (result or {}).get("env_runners", {}).get(TASKS_KEY)
         if not tasks:
             return
-        per_task = [v for k, v in tasks.items() if k.startswith("task_") and isinstance(v, dict)]
+        per_task = list(per_task_metrics(tasks).values())
         num_tasks = getattr(getattr(algorithm, "config", None), "num_tasks", None)
         if num_tasks and len(per_task) < num_tasks:
             return  # a task without finished episodes yet: no worst-task value to report

@@ -1,5 +1,6 @@
 """EmbedPG: one gradient step per round of I steps from each of the K x D environments."""
 
+import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.metrics import (
@@ -7,7 +8,9 @@ from ray.rllib.utils.metrics import (
     NUM_ENV_STEPS_SAMPLED_LIFETIME, NUM_MODULE_STEPS_TRAINED_LIFETIME, SYNCH_WORKER_WEIGHTS_TIMER, TIMERS,
 )
 
+from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
+from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
 
 
 class EmbedPG(Algorithm):
@@ -31,7 +34,7 @@ class EmbedPG(Algorithm):
 
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
-                episodes=episodes,
+                **self._training_data(episodes),
                 timesteps={
                     NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
                         (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)),
@@ -48,3 +51,18 @@ class EmbedPG(Algorithm):
                 from_worker_or_learner_group=self.learner_group,
                 policies=set(learner_results[0].keys()) - {ALL_MODULES},
                 inference_only=True)
+
+    def _training_data(self, episodes) -> dict:
+        """The round's episodes as `LearnerGroup.update` takes them.
+
+        One learner gets the list. Several learners get one object ref each, holding
+        whole tasks (`shard_episodes_by_task`): RLlib's own sharding cuts episodes by
+        length, which would split a segment's rows between learners.
+        """
+        num_learners = self.config.num_learners
+        if num_learners <= 1:
+            return {"episodes": episodes}
+        shards = shard_episodes_by_task(
+            episodes, [e.custom_data[ENV_ID] for e in episodes], self.config.num_tasks,
+            self.config.copies_per_task, num_learners)
+        return {"episodes_refs": [ray.put(shard) for shard in shards]}

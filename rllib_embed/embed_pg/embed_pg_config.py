@@ -194,11 +194,6 @@ class EmbedPGConfig(AlgorithmConfig):
         if self.minibatch_size is not None:
             raise ValueError("EmbedPGConfig.minibatch_size must be None: each gradient step uses the whole "
                              f"K*D*I batch, as the derivation does; got {self.minibatch_size!r}")
-        if self.num_learners > 1:
-            raise ValueError(
-                "EmbedPGConfig.num_learners must be 0 or 1 for now: RLlib shards episodes across learners "
-                "by length and would split a segment (its log p(z|t) row, returns and baselines) between "
-                f"two learners; got {self.num_learners}")
         if not self.add_default_connectors_to_learner_pipeline:
             raise ValueError("EmbedPGConfig.add_default_connectors_to_learner_pipeline must be True: EmbedPG's "
                              "learner adds its s^H windows and surrogate weights to that pipeline")
@@ -239,6 +234,9 @@ class EmbedPGConfig(AlgorithmConfig):
         if K is None:
             return
         self.num_tasks = K
+        if self.num_learners > K:
+            raise ValueError(f"EmbedPGConfig.num_learners must be <= num_tasks ({K}): each learner trains on "
+                             f"whole tasks (all D copies of a task); got {self.num_learners}")
         n_envs = K * self.copies_per_task
         if self.num_env_runners == 0 and self.num_envs_per_env_runner == 1:
             self.num_envs_per_env_runner = n_envs  # the local runner hosts all K*D

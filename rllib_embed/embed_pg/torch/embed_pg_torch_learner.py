@@ -103,28 +103,56 @@ class EmbedPGTorchLearner(TorchLearner):
         module = self.module[module_id].unwrapped()
         value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
             if config.baseline == "value" else None
-        if self._passes_this_update >= config.num_epochs:
+        if self._value_only_pass(config):
             # An extra pass that only fits V (value_epochs > num_epochs). The weights of
             # this batch were computed with V before the update, so this leaves the
             # estimator's expectation as it is and gives the next batch a better baseline.
-            return config.vf_loss_coeff * value_loss
+            return config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
+        # S = K*D, the derivation's 1/(KD). With L data-parallel learners, DDP averages the
+        # L gradients, so each learner's share of the sum over segments is scaled by L/(KD).
+        num_segments = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                num_segments=config.num_tasks * config.copies_per_task)
+                                num_segments=num_segments)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
         self.metrics.log_dict(stats, key=module_id, window=1)
-        return -terms["surrogate"] + config.vf_loss_coeff * value_loss
+        return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
+
+    def _value_only_pass(self, config) -> bool:
+        return self._passes_this_update > config.num_epochs
+
+    def _ddp_touch_all_outputs(self, fwd_out: Dict[str, TensorType]) -> TensorType:
+        """0 * every differentiable output, under DDP only (else 0).
+
+        DDP all-reduces the gradient of every parameter that produced a forward output
+        and waits for all of them; outputs a pass leaves out of its loss (q under the
+        other estimator, all but V in a value-only pass) get a zero gradient this way.
+        """
+        if not self.distributed:
+            return 0.0
+        return sum(0.0 * out.sum() for out in fwd_out.values()
+                   if isinstance(out, torch.Tensor) and out.requires_grad)
 
     def compute_gradients(self, loss_per_module, **kwargs):
-        # Networks a pass does not reach (value-only passes) keep no gradient and no step.
-        return {pid: g for pid, g in super().compute_gradients(loss_per_module, **kwargs).items() if g is not None}
+        grads = super().compute_gradients(loss_per_module, **kwargs)
+        if self._value_only_pass(self.config):
+            # Only V steps in a value-only pass (under DDP the others hold zeros, which
+            # would still move Adam's parameters).
+            value_params = {id(p) for group in self.get_optimizer(optimizer_name="value").param_groups
+                            for p in group["params"]}
+            for pid, param in self._params.items():
+                if id(param) not in value_params:
+                    param.grad = None
+                    grads[pid] = None
+        # Networks a pass does not reach keep no gradient and no step.
+        return {pid: g for pid, g in grads.items() if g is not None}
 
     def postprocess_gradients_for_module(self, *, module_id: ModuleID, config=None, module_gradients_dict):
-        if self._passes_this_update <= config.num_epochs:
+        if not self._value_only_pass(config):
             # Clips each network's gradient and logs its norm (`gradients_<net>_global_norm`).
             return super().postprocess_gradients_for_module(
                 module_id=module_id, config=config, module_gradients_dict=module_gradients_dict)
