@@ -14,5 +14,5 @@ setup(
         "gymnasium>=1.0",
         "numpy",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7"], "bench": ["matplotlib"]},
 )

@@ -137,8 +137,11 @@ class EmbedPGConfig(AlgorithmConfig):
 
     @property
     def learner_passes(self) -> int:
-        """RLlib epochs over each batch: the num_epochs full passes. The passes that fit V alone
-        (up to value_epochs) run inside the learner's last full pass (see the learner)."""
+        """RLlib epochs over each batch: num_epochs full ones. The passes that fit V alone (up to
+        value_epochs) run inside the learner's last full pass; with several (DDP) learners they
+        stay RLlib epochs, so that DDP all-reduces their gradients."""
+        if self.num_learners > 1:
+            return max(self.num_epochs, self.value_epochs if self.baseline == "value" else 1)
         return self.num_epochs
 
     @property

@@ -41,26 +41,18 @@ class EmbedPGTorchLearner(TorchLearner):
     def _uncompiled_update(self, batch: Dict, **kwargs):
         result = super()._uncompiled_update(batch, **kwargs)
         extra = self.config.value_epochs - self.config.num_epochs
-        if self.config.baseline == "value" and extra > 0 and self._passes_this_update == self.config.num_epochs:
+        if not self.distributed and self.config.baseline == "value" and extra > 0 \
+                and self._passes_this_update == self.config.num_epochs:
             # The batch's last full pass is done: the passes that fit V alone follow here, in
             # one loop, rather than as RLlib epochs (each of which re-slices the batch, logs
-            # per-pass metrics and steps all four optimizers: several times V's own step).
-            if self.config.num_learners > 1:  # keep RLlib's gradient path (it syncs learners)
-                for _ in range(extra):
-                    self._value_only_pass(batch)
-            else:
-                self._value_only_passes_local(batch, extra)
+            # per-pass metrics, runs all four networks and steps all four optimizers: several
+            # times V's own step). Under DDP they stay RLlib epochs (see config.learner_passes).
+            self._fit_value_alone(batch, extra)
         return result
 
-    def _value_only_pass(self, batch: Dict) -> None:
-        """One step on V's squared error alone, through RLlib's gradient path."""
-        fwd_out = self.module.forward_train(batch, value_only=True)
-        loss_per_module = self.compute_losses(fwd_out=fwd_out, batch=batch)
-        self.apply_gradients(self.postprocess_gradients(self.compute_gradients(loss_per_module)))
-
-    def _value_only_passes_local(self, batch: Dict, passes: int) -> None:
-        """`passes` steps of V's optimizer on V's squared error: the same steps as
-        `_value_only_pass` (same loss, clipping and Adam), without RLlib's per-pass work."""
+    def _fit_value_alone(self, batch: Dict, passes: int) -> None:
+        """`passes` steps of V's optimizer on V's squared error: the steps a value-only RLlib
+        epoch takes (same loss, clipping and Adam), without running pi, p and q."""
         clip = self._get_clip_function()
         for module_id in list(batch.keys()):
             if module_id not in self.module:
@@ -80,7 +72,7 @@ class EmbedPGTorchLearner(TorchLearner):
                     clip({i: p.grad for i, p in enumerate(params) if p.grad is not None},
                          grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
                 optimizer.step()
-            self._passes_this_update += passes
+        self._passes_this_update += passes
 
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         losses = super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)

@@ -175,16 +175,8 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             out[C.Z_NOISE] = batch[C.Z_NOISE]  # echoed so the env runner records it per step
         return out
 
-    def _forward_train(self, batch: Dict[str, Any], value_only: bool = False, **kwargs) -> Dict[str, Any]:
-        """Every network output the EmbedPG surrogate needs, with gradients.
-
-        `value_only=True` gives V's predictions alone (for passes that fit V only): the
-        same values as the full pass's, without running pi and q twice for nothing.
-        """
-        if value_only:
-            with torch.no_grad():  # z is an input of V, a constant (as z_phi.detach() below)
-                z = self.batch_skill(batch)
-            return {Columns.VF_PREDS: self.value(batch[Columns.OBS][OBS_KEY], z, batch[C.TIME_LEFT])}
+    def _forward_train(self, batch: Dict[str, Any], **kwargs) -> Dict[str, Any]:
+        """Every network output the EmbedPG surrogate needs, with gradients."""
         obs, task = batch[Columns.OBS][OBS_KEY], batch[Columns.OBS][TASK_KEY].float()
         emb_mean, emb_log_std = self.embedding_params(task)
         z_phi = reparameterise(emb_mean, emb_log_std, batch[C.Z_NOISE].float())
