@@ -68,6 +68,10 @@ class EmbedPGTorchLearner(TorchLearner):
                 optimizer.zero_grad(set_to_none=True)
                 loss = config.vf_loss_coeff * torch.mean((module.value(obs, z, time_left) - target) ** 2)
                 loss.backward()
+                if not self.config.torch_skip_nan_gradients:  # as RLlib's apply_gradients does
+                    for p in params:
+                        if p.grad is not None:
+                            torch.nan_to_num_(p.grad)
                 if config.grad_clip:
                     clip({i: p.grad for i, p in enumerate(params) if p.grad is not None},
                          grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
