@@ -12,11 +12,12 @@ baselines' view: observation ++ one-hot task id; same 2*K envs, 1000-step batche
 "Solved": every task's success is 1.0 in a deterministic evaluation (each task's mean
 skill and the policy's mean action for EmbedPG, PPO's mean action with the task's one-hot),
 `--eval-episodes` episodes per task, run every `--eval-every` env steps. A run stops when
-solved or at `--budget-k4`/`--budget-k8` env steps. Curves (worst task's evaluation
-success and mean training return against env steps) go to a PNG beside the JSON.
+solved or at `--budget-k4`/`--budget-k8` env steps. Curves (fraction of tasks solved in
+the evaluation and mean training return against env steps) go to a PNG beside the JSON.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -43,6 +44,7 @@ def parse_args(argv=None):
     p.add_argument("--eval-episodes", type=int, default=3, help="episodes per task per evaluation")
     p.add_argument("--quick", action="store_true", help="K=4, seed 0, ~1000 env steps per method")
     p.add_argument("--out", help="JSON path (default bench/results/learning.json; .md and .png beside it)")
+    p.add_argument("--render", metavar="JSON", help="only rewrite the table and PNG of a saved result")
     add_common_args(p)
     args = p.parse_args(argv)
     if args.quick:
@@ -142,7 +144,10 @@ def summarise(runs: list) -> list:
                          "median_steps": median(steps) if steps else None,
                          "min_steps": min(steps) if steps else None, "max_steps": max(steps) if steps else None,
                          "median_wall_s": median(walls) if walls else None,
-                         "min_wall_s": min(walls) if walls else None, "max_wall_s": max(walls) if walls else None})
+                         "min_wall_s": min(walls) if walls else None, "max_wall_s": max(walls) if walls else None,
+                         # Tasks with evaluation success 1.0 at each run's last evaluation.
+                         "tasks_solved_at_end": [sum(x >= 1.0 for x in r["curve"][-1]["eval_success"])
+                                                 for r in sel if r["curve"]]})
     return rows
 
 
@@ -157,11 +162,11 @@ def plot(runs: list, path: str) -> None:
         for r in (r for r in runs if r["num_tasks"] == k):
             x = [c["env_steps"] for c in r["curve"]]
             label = r["method"] if r["seed"] == min(q["seed"] for q in runs if q["method"] == r["method"]) else None
-            axes[0][col].plot(x, [c["eval_min_success"] for c in r["curve"]], color=colours[r["method"]],
-                              alpha=0.7, label=label, marker=".")
+            axes[0][col].plot(x, [sum(v >= 1.0 for v in c["eval_success"]) / k for c in r["curve"]],
+                              color=colours[r["method"]], alpha=0.7, label=label, marker=".")
             axes[1][col].plot(x, [c["train_return_mean"] if c["train_return_mean"] is not None else np.nan
                                   for c in r["curve"]], color=colours[r["method"]], alpha=0.7, label=label)
-        axes[0][col].set_title(f"PointGoals K={k}: worst task's evaluation success")
+        axes[0][col].set_title(f"PointGoals K={k}: fraction of tasks solved (evaluation)")
         axes[1][col].set_title(f"PointGoals K={k}: mean training episode return")
         for ax in axes[:, col]:
             ax.set_xlabel("env steps")
@@ -181,19 +186,33 @@ def markdown(data: dict, png_name: str) -> str:
                      "-" if r["median_steps"] is None else int(r["median_steps"]),
                      rng(r["min_steps"], r["max_steps"], "{:.0f}"),
                      "-" if r["median_wall_s"] is None else round(r["median_wall_s"], 1),
-                     rng(r["min_wall_s"], r["max_wall_s"], "{:.0f}")])
+                     rng(r["min_wall_s"], r["max_wall_s"], "{:.0f}"),
+                     " ".join(f"{n}/{r['num_tasks']}" for n in r["tasks_solved_at_end"])])
     m0, m1 = s["machine_before"], s["machine_after"]
     return (f"Seeds {s['seeds']}; evaluation every {s['eval_every']} env steps, {s['eval_episodes']} episodes per "
             f"task; wall = training time only (evaluations excluded); load average {m0['load_avg_1_5_15'][0]} "
             f"before, {m1['load_avg_1_5_15'][0]} after ({m1['cpus']} cores, {m1['utc']} UTC). Median and "
             f"range over the solved runs.\n\n"
             + table(["K", "method", "solved", "budget (env steps)", "env steps to solve (median)", "range",
-                     "wall s to solve (median)", "range"], rows)
+                     "wall s to solve (median)", "range", "tasks solved at the last evaluation, per seed"], rows)
             + f"\n![learning curves]({png_name})\n")
+
+
+def render(data: dict, out: str) -> None:
+    png = os.path.splitext(out)[0] + ".png"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    plot(data["runs"], png)
+    write_outputs("learning", data, markdown(data, os.path.basename(png)), out)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.render:  # tables and curves again from a saved JSON, without training
+        with open(args.render) as f:
+            data = json.load(f)
+        data["summary"] = summarise(data["runs"])
+        render(data, args.out or args.render)
+        return data
     with quiet_warnings():
         init_ray(torch_threads=args.torch_threads)
         settings = {"env": ENV, "copies_per_task": COPIES, "rollout_fragment_length": FRAGMENT,
@@ -208,11 +227,7 @@ def main(argv=None) -> dict:
                     runs.append(run_one(method, k, seed, budget, args))
         settings["machine_after"] = machine()
     data = {"runs": runs, "summary": summarise(runs), "settings": settings}
-    out = args.out or os.path.join(common.RESULTS_DIR, "learning.json")
-    png = os.path.splitext(out)[0] + ".png"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    plot(runs, png)
-    write_outputs("learning", data, markdown(data, os.path.basename(png)), out)
+    render(data, args.out or os.path.join(common.RESULTS_DIR, "learning.json"))
     return data
 
 
