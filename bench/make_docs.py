@@ -87,7 +87,7 @@ def main(argv=None) -> None:
              "see the discussion.\n",
              "## Targets\n", targets(throughput, memory)]
     sections = [("## Throughput (`bench/throughput.py`)", "throughput.md"),
-                ("### Before the optimisation (same script, the code before it)", "throughput_before.md"),
+                ("### Before the optimisation (same script on commit 47cf939, the code before it; run just before the table above)", "throughput_before.md"),
                 ("## Learning speed (`bench/learning.py`), K = 4", "learning_k4.md"),
                 ("## Learning speed, K = 8", "learning_k8.md"),
                 ("## Scaling (`bench/scaling.py`)", "scaling.md"),
