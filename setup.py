@@ -19,6 +19,8 @@ setup(
         "test": ["pytest>=7"],
         # pictures (rllib_embed.viz); training and transfer run without it
         "viz": ["matplotlib>=3.5"],
+        # bench/: the learning curves' PNG
+        "bench": ["matplotlib>=3.5"],
         # Robot task suites (docs/environments.md). Pinned to versions that work with the
         # gymnasium==1.2.2 that ray[rllib]==2.60.0 pins; metaworld 3.1.1 pins mujoco==3.3.0.
         "mujoco": ["gymnasium[mujoco]==1.2.2", "mujoco==3.3.0"],

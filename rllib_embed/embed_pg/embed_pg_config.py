@@ -137,8 +137,12 @@ class EmbedPGConfig(AlgorithmConfig):
 
     @property
     def learner_passes(self) -> int:
-        """Passes over each batch: num_epochs full ones, then V-only ones up to value_epochs."""
-        return max(self.num_epochs, self.value_epochs if self.baseline == "value" else 1)
+        """RLlib epochs over each batch: num_epochs full ones. The passes that fit V alone (up to
+        value_epochs) run inside the learner's last full pass; with several (DDP) learners they
+        stay RLlib epochs, so that DDP all-reduces their gradients."""
+        if self.num_learners > 1:
+            return max(self.num_epochs, self.value_epochs if self.baseline == "value" else 1)
+        return self.num_epochs
 
     @property
     def lrs(self) -> Dict[str, float]:

@@ -38,6 +38,46 @@ class EmbedPGTorchLearner(TorchLearner):
         super().before_gradient_based_update(timesteps=timesteps)
         self._passes_this_update = 0
 
+    def _uncompiled_update(self, batch: Dict, **kwargs):
+        result = super()._uncompiled_update(batch, **kwargs)
+        extra = self.config.value_epochs - self.config.num_epochs
+        if not self.distributed and self.config.baseline == "value" and extra > 0 \
+                and self._passes_this_update == self.config.num_epochs:
+            # The batch's last full pass is done: the passes that fit V alone follow here, in
+            # one loop, rather than as RLlib epochs (each of which re-slices the batch, logs
+            # per-pass metrics, runs all four networks and steps all four optimizers: several
+            # times V's own step). Under DDP they stay RLlib epochs (see config.learner_passes).
+            self._fit_value_alone(batch, extra)
+        return result
+
+    def _fit_value_alone(self, batch: Dict, passes: int) -> None:
+        """`passes` steps of V's optimizer on V's squared error: the steps a value-only RLlib
+        epoch takes (same loss, clipping and Adam), without running pi, p and q."""
+        clip = self._get_clip_function()
+        for module_id in list(batch.keys()):
+            if module_id not in self.module:
+                continue
+            config = self.config.get_config_for_module(module_id)
+            module, b = self.module[module_id].unwrapped(), batch[module_id]
+            optimizer = self.get_optimizer(module_id, "value")
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            with torch.no_grad():  # z is an input of V, a constant
+                z = module.batch_skill(b)
+            obs, time_left, target = b[Columns.OBS][C.OBS_KEY], b[C.TIME_LEFT], b[C.VALUE_TARGETS]
+            for _ in range(passes):
+                optimizer.zero_grad(set_to_none=True)
+                loss = config.vf_loss_coeff * torch.mean((module.value(obs, z, time_left) - target) ** 2)
+                loss.backward()
+                if not self.config.torch_skip_nan_gradients:  # as RLlib's apply_gradients does
+                    for p in params:
+                        if p.grad is not None:
+                            torch.nan_to_num_(p.grad)
+                if config.grad_clip:
+                    clip({i: p.grad for i, p in enumerate(params) if p.grad is not None},
+                         grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
+                optimizer.step()
+        self._passes_this_update += passes
+
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         self._passes_this_update += 1  # counted before the loss: the pass's number, from 1
         return super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
