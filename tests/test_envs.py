@@ -371,9 +371,11 @@ def test_registered_with_ray_tune_and_idempotent():
     for env_id, creator in ENV_IDS.items():
         assert env_id in gym.registry
         assert _global_registry.contains(ENV_CREATOR, env_id)
-        registered = _global_registry.get(ENV_CREATOR, env_id)({"num_tasks": 2})
-        direct = creator({"num_tasks": 2})
+        registered = _global_registry.get(ENV_CREATOR, env_id)({})
+        direct = creator({})
         assert isinstance(registered, MultiTaskEnv) and registered.observation_space == direct.observation_space
+        registered.close()
+        direct.close()
 
 
 # --- the baselines' view: flat_obs ------------------------------------------
