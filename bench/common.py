@@ -183,6 +183,13 @@ def median(values: List[float]) -> float:
     return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
 
 
+def load_note(settings: Dict[str, Any]) -> str:
+    """'load average A before, B after (N cores, T UTC)' from a run's machine() readings."""
+    before, after = settings["machine_before"], settings["machine_after"]
+    return (f"load average {before['load_avg_1_5_15'][0]} before, {after['load_avg_1_5_15'][0]} after "
+            f"({after['cpus']} cores, {after['utc']} UTC")
+
+
 def machine() -> Dict[str, Any]:
     """What the numbers were measured on, and how busy the machine was."""
     import torch

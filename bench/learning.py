@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 import common  # noqa: F401  (puts this checkout first on sys.path)
-from common import ENV, add_common_args, embedpg_config, init_ray, machine, median, ppo_config, quiet_warnings, \
+from common import ENV, add_common_args, embedpg_config, init_ray, load_note, machine, median, ppo_config, quiet_warnings, \
     table, write_outputs
 
 METHODS = ("embedpg_seed", "embedpg_unbiased", "ppo")
@@ -188,10 +188,8 @@ def markdown(data: dict, png_name: str) -> str:
                      "-" if r["median_wall_s"] is None else round(r["median_wall_s"], 1),
                      rng(r["min_wall_s"], r["max_wall_s"], "{:.0f}"),
                      " ".join(f"{n}/{r['num_tasks']}" for n in r["tasks_solved_at_end"])])
-    m0, m1 = s["machine_before"], s["machine_after"]
     return (f"Seeds {s['seeds']}; evaluation every {s['eval_every']} env steps, {s['eval_episodes']} episodes per "
-            f"task; wall = training time only (evaluations excluded); load average {m0['load_avg_1_5_15'][0]} "
-            f"before, {m1['load_avg_1_5_15'][0]} after ({m1['cpus']} cores, {m1['utc']} UTC). Median and "
+            f"task; wall = training time only (evaluations excluded); {load_note(s)}). Median and "
             f"range over the solved runs.\n\n"
             + table(["K", "method", "solved", "budget (env steps)", "env steps to solve (median)", "range",
                      "wall s to solve (median)", "range", "tasks solved at the last evaluation, per seed"], rows)

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 import common  # noqa: F401  (puts this checkout first on sys.path)
-from common import TimedAlgo, add_common_args, embedpg_config, init_ray, machine, median, quiet_warnings, table, \
+from common import TimedAlgo, add_common_args, embedpg_config, init_ray, load_note, machine, median, quiet_warnings, table, \
     write_outputs
 
 
@@ -70,11 +70,8 @@ def markdown(data: dict) -> str:
                      r["embedpg_steps_per_s"], r["ceiling_steps_per_s"], r["ratio_vs_ceiling"],
                      1000 * sp["sampling"], 1000 * (sp["learner_connector"] + sp["gradient"]),
                      1000 * (sp["weight_sync"] + sp["other"])])
-    m0, m1 = s["machine_before"], s["machine_after"]
     return (f"PointGoals K={s['num_tasks']}, I={s['rollout_fragment_length']}; {s['rounds']} interleaved rounds "
-            f"of {s['iterations']} iterations (training, then sampling only); load average "
-            f"{m0['load_avg_1_5_15'][0]} before, {m1['load_avg_1_5_15'][0]} after ({m1['cpus']} cores, "
-            f"{m1['utc']} UTC).\n\n"
+            f"of {s['iterations']} iterations (training, then sampling only); {load_note(s)}).\n\n"
             + table(["env runners", "D", "envs", "batch", "EmbedPG env steps/s", "ceiling env steps/s",
                      "EmbedPG / ceiling", "sampling ms/iter", "learner ms/iter", "sync+other ms/iter"], rows))
 

@@ -17,7 +17,7 @@ import argparse
 import sys
 
 import common  # noqa: F401  (puts this checkout first on sys.path)
-from common import TimedAlgo, add_common_args, embedpg_config, init_ray, machine, median, ppo_config, quiet_warnings, table, \
+from common import TimedAlgo, add_common_args, embedpg_config, init_ray, load_note, machine, median, ppo_config, quiet_warnings, table, \
     write_outputs
 
 PHASES = ("sampling", "learner_connector", "gradient", "weight_sync", "other")
@@ -120,12 +120,10 @@ def markdown(data: dict) -> str:
         split = data["split_s_per_iteration"].get(name)
         phase_cells = [1000 * split[p] for p in PHASES] if split else ["-"] * len(PHASES)
         rows.append([label, median(values), f"{min(values):.0f}-{max(values):.0f}", ratio] + phase_cells)
-    m0, m1 = s["machine_before"], s["machine_after"]
     return (f"PointGoals K={s['num_tasks']}, D={s['copies_per_task']}, I={s['rollout_fragment_length']} "
             f"(train batch {s['train_batch']}), num_env_runners={s['num_env_runners']}; "
             f"{s['rounds']} interleaved rounds of {s['iterations_per_round']} iterations each; "
-            f"load average {m0['load_avg_1_5_15'][0]} before, {m1['load_avg_1_5_15'][0]} after "
-            f"({m1['cpus']} cores, {m1['utc']} UTC, torch threads {m1['torch_threads']}).\n\n"
+            f"{load_note(s)}, torch threads {s['machine_after']['torch_threads']}).\n\n"
             + table(header, rows))
 
 
