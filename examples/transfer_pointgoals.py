@@ -16,6 +16,15 @@
    last 50 training (exploring) episodes is recorded beside it. A table (markdown and
    JSON) and a PNG of the curves go to --out.
 
+Settings measured (docs/transfer.md):
+  v1 (the defaults): K=4 skills, held-out goal at 45 degrees, dense reward, hold_steps 5,
+     budget 15000 env steps, tasks held_out and sequence;
+  v2: --num-goals 8 --skill-iterations 700 --skill-check-every 50 --tasks held_out
+      --reward sparse --held-out-angle 112.5 --hold-steps 5 --budget 30000
+      (sparse: PointGoals' env_config reward "sparse", 1.0 on steps within the goal
+      tolerance, for both learners; a run not solved within --budget counts as >= budget
+      and makes the ratio a bound).
+
 The skill checkpoint is trained once and shared by every seed of the high-level runs:
 its cost is reported once, beside the table (the skills are the reusable asset; training
 them is paid once for any number of new tasks).
@@ -38,19 +47,21 @@ from rllib_embed.embed_pg.evaluation import evaluate_per_task
 from rllib_embed.transfer import SKILL_SPACE_ENV_ID
 
 POINT_GOALS = "rllib_embed/PointGoals-v0"
-HELD_OUT_GOAL = [math.cos(math.pi / 4), math.sin(math.pi / 4)]
-TASKS = {
-    "held_out": (POINT_GOALS, {"goals": [HELD_OUT_GOAL]}),
-    "sequence": ("rllib_embed/PointGoalSequence-v0", {}),
-}
+TASKS = ("held_out", "sequence")
 STEPS_PER_ITERATION = 1000  # env steps, for both learners
 EPISODES_FOR_SUCCESS = 50  # training episodes behind the "train success" column
 EVALUATION_EPISODES = 10  # greedy episodes after every iteration: the success criterion
 
 
-def train_skills(out: str, iterations: int, seed: int) -> tuple[str, dict]:
+def train_skills(out: str, iterations: int, seed: int, num_goals: int = 4, check_every: int = 0) -> tuple[str, dict]:
+    """EmbedPG on PointGoals with ``num_goals`` goals on the unit circle, ``iterations`` at most.
+
+    ``check_every`` > 0: every that many iterations the mean skill of every task is evaluated
+    (10 greedy episodes each) and training stops once all tasks succeed >= 0.9.
+    """
+    env_config = {"num_tasks": num_goals}
     config = (EmbedPGConfig()
-              .environment(POINT_GOALS, env_config={"num_tasks": 4})
+              .environment(POINT_GOALS, env_config=env_config)
               .env_runners(num_env_runners=0, rollout_fragment_length=25)
               .training(copies_per_task=2)
               .debugging(seed=seed))
@@ -62,14 +73,21 @@ def train_skills(out: str, iterations: int, seed: int) -> tuple[str, dict]:
             if (i + 1) % 50 == 0:
                 print(f"skills: iteration {i + 1}, {int(result['env_runners']['num_env_steps_sampled_lifetime'])} "
                       f"env steps, {time.time() - start:.0f}s", flush=True)
+            if check_every and (i + 1) % check_every == 0:
+                evaluation = evaluate_per_task(algo.get_module(), POINT_GOALS, env_config,
+                                               episodes_per_task=10, skill="mean")
+                success = [evaluation[k]["success_mean"] for k in sorted(evaluation)]
+                print(f"skills: iteration {i + 1}, mean-skill success per task {success}", flush=True)
+                if min(success) >= 0.9:
+                    break
         wall = time.time() - start
         steps = int(result["env_runners"]["num_env_steps_sampled_lifetime"])
-        evaluation = evaluate_per_task(algo.get_module(), POINT_GOALS, {"num_tasks": 4},
+        evaluation = evaluate_per_task(algo.get_module(), POINT_GOALS, env_config,
                                        episodes_per_task=10, skill="mean")
         path = algo.save_to_path(os.path.join(os.path.abspath(out), "skills"))
     finally:
         algo.stop()
-    return path, {"iterations": iterations, "env_steps": steps, "wall_s": round(wall, 1),
+    return path, {"num_goals": num_goals, "iterations": i + 1, "env_steps": steps, "wall_s": round(wall, 1),
                   "success_per_task": [evaluation[k]["success_mean"] for k in sorted(evaluation)]}
 
 
@@ -93,9 +111,19 @@ def _task_success(runners: dict) -> float:
     return float(runners.get("tasks", {}).get("task_0", {}).get("success_mean", float("nan")))
 
 
-def run(learner: str, task: str, seed: int, skills: str, hold_steps: int, budget: int, target: float) -> dict:
+def task_env(task: str, held_out_angle: float, reward: str) -> tuple[str, dict]:
+    """The new task's env id and config: a held-out goal on the unit circle at ``held_out_angle``
+    degrees, or the two-goal sequence (dense reward only)."""
+    if task == "sequence":
+        return "rllib_embed/PointGoalSequence-v0", {}
+    angle = math.radians(held_out_angle)
+    return POINT_GOALS, {"goals": [[math.cos(angle), math.sin(angle)]], "reward": reward}
+
+
+def run(learner: str, task: str, seed: int, skills: str, hold_steps: int, budget: int, target: float,
+        held_out_angle: float = 45.0, reward: str = "dense") -> dict:
     """One PPO run until success >= target or ``budget`` env steps; its curve and steps to success."""
-    env, env_config = TASKS[task]
+    env, env_config = task_env(task, held_out_angle, reward)
     if learner == "skills":
         config = ppo_config(SKILL_SPACE_ENV_ID, {"checkpoint": skills, "env": env, "env_config": env_config,
                                                   "hold_steps": hold_steps},
@@ -135,6 +163,24 @@ def run(learner: str, task: str, seed: int, skills: str, hold_steps: int, budget
             "wall_s_to_success": solved["wall_s"] if solved else None}
 
 
+def _ratio(skills_steps, scratch_steps, budget: int) -> tuple[float | None, str | None]:
+    """skills / scratch steps for one seed; a run not solved counts as ``budget`` steps, which makes
+    the ratio a bound ("<=" where only scratch missed, ">=" where only skills missed); both missed: None."""
+    if skills_steps is None and scratch_steps is None:
+        return None, None
+    return _ratio_bound(budget if skills_steps is None else skills_steps,
+                        budget if scratch_steps is None else scratch_steps,
+                        skills_steps is None, scratch_steps is None)
+
+
+def _ratio_bound(skills_steps: float, scratch_steps: float, skills_missed: bool,
+                 scratch_missed: bool) -> tuple[float | None, str | None]:
+    if skills_missed and scratch_missed:
+        return None, None
+    bound = ">=" if skills_missed else "<=" if scratch_missed else "="
+    return skills_steps / scratch_steps, bound
+
+
 def summarise(runs: list[dict], tasks: list[str], target: float, skills_info: dict, args) -> tuple[dict, str]:
     table = {}
     for task in tasks:
@@ -142,17 +188,25 @@ def summarise(runs: list[dict], tasks: list[str], target: float, skills_info: di
                 for learner in ("skills", "scratch")}
         per_seed = []
         for sk, sc in zip(rows["skills"], rows["scratch"]):
-            ratio = (sk["steps_to_success"] / sc["steps_to_success"]
-                     if sk["steps_to_success"] and sc["steps_to_success"] else None)
+            ratio, bound = _ratio(sk["steps_to_success"], sc["steps_to_success"], args.budget)
             per_seed.append({"seed": sk["seed"], "skills_steps": sk["steps_to_success"],
-                             "scratch_steps": sc["steps_to_success"], "ratio": ratio,
-                             "skills_wall_s": sk["wall_s_to_success"], "scratch_wall_s": sc["wall_s_to_success"]})
-        solved = [r for r in per_seed if r["ratio"] is not None]
-        mean = lambda key: float(np.mean([r[key] for r in solved])) if solved else None  # noqa: E731
-        table[task] = {"per_seed": per_seed, "mean_skills_steps": mean("skills_steps"),
-                       "mean_scratch_steps": mean("scratch_steps"),
-                       "ratio_of_means": (mean("skills_steps") / mean("scratch_steps")) if solved else None}
-    summary = {"target_success": target, "evaluation_episodes": EVALUATION_EPISODES,
+                             "scratch_steps": sc["steps_to_success"], "ratio": ratio, "ratio_bound": bound,
+                             "skills_wall_s": sk["wall_s_to_success"], "scratch_wall_s": sc["wall_s_to_success"],
+                             "skills_wall_s_total": sk["curve"][-1]["wall_s"],
+                             "scratch_wall_s_total": sc["curve"][-1]["wall_s"]})
+        # A run not solved within the budget counts as >= budget: the mean ratio is then a bound.
+        at_least = lambda v: args.budget if v is None else v  # noqa: E731
+        any_solved = any(r["skills_steps"] or r["scratch_steps"] for r in per_seed)
+        mean_skills = float(np.mean([at_least(r["skills_steps"]) for r in per_seed])) if any_solved else None
+        mean_scratch = float(np.mean([at_least(r["scratch_steps"]) for r in per_seed])) if any_solved else None
+        ratio, bound = None, None
+        if any_solved:
+            ratio, bound = _ratio_bound(mean_skills, mean_scratch,
+                                        any(r["skills_steps"] is None for r in per_seed),
+                                        any(r["scratch_steps"] is None for r in per_seed))
+        table[task] = {"per_seed": per_seed, "mean_skills_steps": mean_skills, "mean_scratch_steps": mean_scratch,
+                       "ratio_of_means": ratio if bound else None, "ratio_of_means_bound": bound}
+    summary = {"held_out_angle_deg": args.held_out_angle, "reward": args.reward, "target_success": target, "evaluation_episodes": EVALUATION_EPISODES,
                "train_success_episodes": EPISODES_FOR_SUCCESS,
                "hold_steps": args.hold_steps, "budget_env_steps": args.budget, "skills": skills_info,
                "tasks": table}
@@ -162,17 +216,28 @@ def summarise(runs: list[dict], tasks: list[str], target: float, skills_info: di
              "| task | seed | with skills: steps | from scratch: steps | ratio | with skills: wall s | "
              "from scratch: wall s |", "| --- | --- | --- | --- | --- | --- | --- |"]
     fmt = lambda v, f="{:.0f}": "not reached" if v is None else f.format(v)  # noqa: E731
+    steps = lambda v: f"not reached (>= {args.budget})" if v is None else f"{v:.0f}"  # noqa: E731
+    wall = lambda v, total: f"not reached ({total:.0f} s run)" if v is None else f"{v:.0f}"  # noqa: E731
+    ratio = lambda v, bound: "not reached" if bound is None else (  # noqa: E731
+        f"{v:.2f}" if bound == "=" else f"{bound} {v:.2f}")
     for task, entry in table.items():
         for r in entry["per_seed"]:
-            lines.append(f"| {task} | {r['seed']} | {fmt(r['skills_steps'])} | {fmt(r['scratch_steps'])} | "
-                         f"{fmt(r['ratio'], '{:.2f}')} | {fmt(r['skills_wall_s'])} | {fmt(r['scratch_wall_s'])} |")
-        lines.append(f"| {task} | mean | {fmt(entry['mean_skills_steps'])} | {fmt(entry['mean_scratch_steps'])} | "
-                     f"{fmt(entry['ratio_of_means'], '{:.2f}')} | | |")
+            lines.append(f"| {task} | {r['seed']} | {steps(r['skills_steps'])} | {steps(r['scratch_steps'])} | "
+                         f"{ratio(r['ratio'], r['ratio_bound'])} | {wall(r['skills_wall_s'], r['skills_wall_s_total'])} | "
+                         f"{wall(r['scratch_wall_s'], r['scratch_wall_s_total'])} |")
+        missed = {k: any(r[k] is None for r in entry["per_seed"]) for k in ("skills_steps", "scratch_steps")}
+        mean = lambda v, key: fmt(v) if v is None or not missed[key] else f">= {v:.0f}"  # noqa: E731
+        lines.append(f"| {task} | mean | {mean(entry['mean_skills_steps'], 'skills_steps')} | "
+                     f"{mean(entry['mean_scratch_steps'], 'scratch_steps')} | "
+                     f"{ratio(entry['ratio_of_means'], entry['ratio_of_means_bound'])} | | |")
+    lines += ["", f"Budget {args.budget} env steps per run; a run not solved within it counts as >= {args.budget} "
+                  f"in the means and makes the ratio a bound. Held-out goal at {args.held_out_angle} degrees, "
+                  f"{args.reward} reward (both learners), hold_steps {args.hold_steps}."]
     if skills_info.get("checkpoint"):
         lines += ["", f"Skills: the checkpoint {skills_info['checkpoint']} (--skills), shared by all seeds; its "
                       f"training is not part of this run."]
     else:
-        lines += ["", f"Skills: EmbedPG on PointGoals K=4, {skills_info['iterations']} iterations, "
+        lines += ["", f"Skills: EmbedPG on PointGoals K={skills_info['num_goals']}, {skills_info['iterations']} iterations, "
                   f"{skills_info['env_steps']} env steps, {skills_info['wall_s']} s, evaluation success per task "
                   f"(mean skill) {skills_info['success_per_task']}; trained once, shared by all seeds."]
     return summary, "\n".join(lines) + "\n"
@@ -216,22 +281,36 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=15_000, help="env steps per run before giving up")
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
+    parser.add_argument("--num-goals", type=int, default=4, help="K: goals on the unit circle the skills train on")
+    parser.add_argument("--skill-check-every", type=int, default=0,
+                        help="stop skill training early once the mean skill solves every goal, checked every N "
+                             "iterations (0: train --skill-iterations)")
+    parser.add_argument("--held-out-angle", type=float, default=45.0, help="the held-out goal's angle, degrees")
+    parser.add_argument("--reward", choices=("dense", "sparse"), default="dense",
+                        help="the held-out task's reward, for both learners: dense = minus the distance, "
+                             "sparse = 1 on steps within the goal tolerance")
     args = parser.parse_args()
     if 25 % args.hold_steps:
         parser.error("--hold-steps must divide the 25-step episodes, so env steps = hold_steps x skill steps")
+    if args.reward == "sparse" and "sequence" in args.tasks:
+        parser.error("--reward sparse applies to the held_out task only: pass --tasks held_out")
+    if args.num_goals < 1:
+        parser.error("--num-goals must be >= 1")
     os.makedirs(args.out, exist_ok=True)
     ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=500 * 1024**2)
     if args.skills:
-        skills, skills_info = args.skills, {"iterations": None, "env_steps": None, "wall_s": None,
+        skills, skills_info = args.skills, {"num_goals": args.num_goals, "iterations": None, "env_steps": None, "wall_s": None,
                                             "success_per_task": None, "checkpoint": args.skills}
     else:
-        skills, skills_info = train_skills(args.out, args.skill_iterations, seed=0)
+        skills, skills_info = train_skills(args.out, args.skill_iterations, seed=0, num_goals=args.num_goals,
+                                           check_every=args.skill_check_every)
     print("skills:", skills, skills_info, flush=True)
     runs = []
     for task in args.tasks:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for learner in ("skills", "scratch"):
-                runs.append(run(learner, task, seed, skills, args.hold_steps, args.budget, args.target))
+                runs.append(run(learner, task, seed, skills, args.hold_steps, args.budget, args.target,
+                                args.held_out_angle, args.reward))
                 with open(os.path.join(args.out, "runs.json"), "w") as f:
                     json.dump(runs, f)
     summary, markdown = summarise(runs, args.tasks, args.target, skills_info, args)

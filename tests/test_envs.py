@@ -226,6 +226,25 @@ def test_point_start_noise():
     np.testing.assert_array_equal(quiet.reset(seed=1)[0], [0.0, 0.0])
 
 
+def test_point_sparse_reward_pays_only_within_tolerance():
+    # Goal 0.35 away along x, tolerance 0.2, steps of 0.1: distance 0.25, 0.15, 0.05,
+    # 0.05 (past it), 0.05 (back), then sideways 0.11 and 0.21 and 0.30.
+    env = make_point_goals({"goals": [[0.35, 0.0]], "max_step": 0.1, "start_noise": 0.0,
+                            "goal_tolerance": 0.2, "reward": "sparse"})
+    env.reset(seed=0)
+    rewards, successes = [], []
+    for action in ([1, 0], [1, 0], [1, 0], [1, 0], [-1, 0], [0, 1], [0, 1], [0, 1]):
+        _, reward, terminated, truncated, info = env.step(np.array(action, np.float32))
+        assert not terminated and not truncated
+        rewards.append(reward)
+        successes.append(info["success"])
+    assert rewards == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    assert rewards == [float(s) for s in successes]  # sparse reward = success of the step
+    dense = make_point_goals({"goals": [[0.3, 0.0]], "start_noise": 0.0})  # the default stays dense
+    dense.reset(seed=0)
+    assert dense.step(np.zeros(2, np.float32))[1] == pytest.approx(-0.3)
+
+
 def test_point_explicit_goals():
     env = make_point_goals({"goals": [[0.5, 0.5], [-1, 2]], "task_index": 1})
     assert env.num_tasks == 2 and env.tasks == ((0.5, 0.5), (-1.0, 2.0))
@@ -314,6 +333,8 @@ def test_unknown_key_rejected(creator, name, allowed):
         ({"goals": [[1, 0], [0, 1]], "num_tasks": 3}, "num_tasks"),
         ({"task_index": 4}, "task_index"),
         ({"task_index": -1}, "task_index"),
+        ({"reward": "shaped"}, "reward"),
+        ({"reward": None}, "reward"),
     ],
 )
 def test_point_bad_values_rejected(config, key):

@@ -193,3 +193,13 @@ def config_pairs(env_name: str, key: str, value: Any) -> list[tuple[Any, Any]]:
             f"pairs, got {value!r}"
         )
     return pairs
+
+
+def config_choice(env_name: str, key: str, value: Any, allowed: Sequence[str]) -> str:
+    """``value`` as one of the strings ``allowed``, else ValueError naming them."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(
+            f"{env_name} env_config: {key!r} must be one of "
+            f"{', '.join(repr(a) for a in allowed)}, got {value!r}"
+        )
+    return value

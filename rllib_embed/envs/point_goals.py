@@ -13,6 +13,7 @@ import numpy as np
 
 from rllib_embed.envs.multi_task import (
     MultiTaskEnv,
+    config_choice,
     config_float,
     config_int,
     config_pairs,
@@ -20,6 +21,7 @@ from rllib_embed.envs.multi_task import (
 )
 
 _NAME = "PointGoals"
+REWARDS = ("dense", "sparse")  # see PointGoalEnv
 
 
 class PointGoalEnv(gym.Env):
@@ -29,7 +31,10 @@ class PointGoalEnv(gym.Env):
       it starts at the origin plus uniform noise in [-start_noise, start_noise].
     - Action: ``Box(-1, 1, (2,), float32)``, clipped to [-1, 1] by the env;
       ``p += max_step * action``.
-    - Reward: ``-||p - goal||`` after the move (dense, always <= 0).
+    - Reward (``reward``): "dense": ``-||p - goal||`` after the move (always <= 0);
+      "sparse": 1.0 on every step that ends within ``goal_tolerance`` of the goal, else
+      0.0 (success only; the episode still runs its ``episode_len`` steps, so a policy
+      that gets there sooner and stays collects more).
     - Episode: never terminates; truncated after ``episode_len`` steps.
     - Info: ``success`` (``||p - goal|| < goal_tolerance``) and ``distance``,
       on reset and on every step.
@@ -44,7 +49,11 @@ class PointGoalEnv(gym.Env):
         max_step: float = 0.2,
         goal_tolerance: float = 0.2,
         start_noise: float = 0.05,
+        reward: str = "dense",
     ) -> None:
+        if reward not in REWARDS:
+            raise ValueError(f"PointGoalEnv: reward must be one of {REWARDS}, got {reward!r}")
+        self.reward = reward
         self.goal = np.asarray(goal, dtype=np.float64)
         self.episode_len = episode_len
         self.max_step = max_step
@@ -67,7 +76,11 @@ class PointGoalEnv(gym.Env):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         self._pos = self._pos + self.max_step * action
         self._steps += 1
-        reward = -self._distance()
+        distance = self._distance()
+        if self.reward == "dense":
+            reward = -distance
+        else:
+            reward = 1.0 if distance < self.goal_tolerance else 0.0
         truncated = self._steps >= self.episode_len
         return self._obs(), reward, False, truncated, self._info()
 
@@ -97,6 +110,7 @@ _DEFAULTS: dict[str, Any] = {
     "start_noise": 0.05,
     "goals": None,
     "task_index": 0,
+    "reward": "dense",
 }
 
 
@@ -108,7 +122,9 @@ def make_point_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEn
     0.2), goal_tolerance (> 0, default 0.2, the goal radius of PEARL's point
     robot on a unit circle), start_noise (>= 0, default
     0.05), goals (optional list of [x, y]; replaces the circle), task_index
-    (int in [0, num_tasks - 1], default 0). Anything else raises ValueError.
+    (int in [0, num_tasks - 1], default 0), reward ("dense": minus the distance to
+    the goal, the default; "sparse": 1.0 on steps within goal_tolerance, else 0.0).
+    Anything else raises ValueError.
     """
     cfg = config_with_defaults(_NAME, env_config, _DEFAULTS)
     radius = config_float(_NAME, "radius", cfg["radius"], 0.0, strict=True)
@@ -131,6 +147,7 @@ def make_point_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEn
             _NAME, "goal_tolerance", cfg["goal_tolerance"], 0.0, strict=True
         ),
         "start_noise": config_float(_NAME, "start_noise", cfg["start_noise"], 0.0, strict=False),
+        "reward": config_choice(_NAME, "reward", cfg["reward"], REWARDS),
     }
     task_index = config_int(_NAME, "task_index", cfg["task_index"], 0, len(goals) - 1)
     return MultiTaskEnv(partial(PointGoalEnv, **kwargs), goals, task_index)
