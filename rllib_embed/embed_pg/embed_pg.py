@@ -41,7 +41,8 @@ class EmbedPG(Algorithm):
                     NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
                         (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME), default=0),
                 },
-                # Passes beyond num_epochs fit the value baseline only (see the learner).
+                # num_epochs full passes; with several (DDP) learners also the value-only
+                # passes up to value_epochs (one learner runs those inside its last pass).
                 num_epochs=self.config.learner_passes,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
