@@ -18,7 +18,7 @@ import yaml
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg.callbacks import TASKS_KEY
-from rllib_embed.embed_pg.evaluation import evaluate_per_task
+from rllib_embed.embed_pg.evaluation import evaluate_algorithm_per_task
 
 
 def _get(result, path):
@@ -68,8 +68,7 @@ def main() -> None:
             if reached:
                 print(f"{name}: stop criterion {reached} reached", flush=True)
                 break
-        evaluation = evaluate_per_task(algo.get_module(), experiment["env"], config.env_config,
-                                       episodes_per_task=args.eval_episodes, skill="mean")
+        evaluation = evaluate_algorithm_per_task(algo, episodes_per_task=args.eval_episodes, skill="mean")
         print(f"{name} final evaluation (mean skill, mean action): {evaluation}", flush=True)
     finally:
         algo.stop()

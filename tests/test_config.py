@@ -30,6 +30,7 @@ def test_history_len_sizes_the_episode_lookback():
     ("baseline", "critic", r"\[None, 'value'\]"),
     ("embedding_baseline", "zero", r"\[None, 'task_mean'\]"),
     ("activation", "gelu", r"\['tanh', 'relu', 'elu'\]"),
+    ("normalize_observations", "yes", r"\[False, True\]"),
     ("latent_dim", 0, "int >= 1"),
     ("history_len", 1.5, "int >= 1"),
     ("alpha2", -0.1, "number >= 0"),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rllib_embed import EmbedPGConfig
+from rllib_embed.embed_pg.evaluation import observation_normalizer
 from rllib_embed.envs.metaworld_tasks import EpisodeSuccess, make_metaworld_mt1, make_metaworld_mt10
 from rllib_embed.envs.mujoco_tasks import make_ant_dir, make_half_cheetah_dir, make_half_cheetah_vel
 
@@ -152,7 +153,7 @@ def test_family_trains_through_the_task_mapping_with_the_id_kept_from_the_policy
               .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs_per_runner,
                            num_cpus_per_env_runner=0.25, rollout_fragment_length=I)
               .training(copies_per_task=D, latent_dim=LATENT_DIM, policy_hiddens=[16], inference_hiddens=[16],
-                        value_hiddens=[16], value_epochs=1)
+                        value_hiddens=[16], value_epochs=1, normalize_observations=True)
               .debugging(seed=0))
     algo = config.build_algo()
     try:
@@ -180,11 +181,15 @@ def test_family_trains_through_the_task_mapping_with_the_id_kept_from_the_policy
         assert module.obs_dim == obs_dim and module.num_tasks == K
         assert module.policy_net[0].in_features == obs_dim + LATENT_DIM
         assert module.embedding_net[0].in_features == K
+        # The robots' observations are normalised (the tuned configs' setting), the one-hot is not;
+        # the runners' statistics are merged into one.
+        stats = observation_normalizer(algo)
+        assert stats.mean.shape == (obs_dim,) and np.all(np.isfinite(stats.std))
         episodes = algo.env_runner_group.foreach_env_runner(lambda r: r.sample(), local_env_runner=False)
         for episode in (e for batch in episodes for e in batch):
             obs = episode.get_observations(-1)
             task = episode.get_infos(-1)["task_index"]
-            assert obs["obs"].shape == (obs_dim,)
+            assert obs["obs"].shape == (obs_dim,) and np.all(np.abs(obs["obs"]) <= 10.0)
             assert obs["task"].tolist() == np.eye(K)[task].tolist()
     finally:
         algo.stop()

@@ -39,9 +39,10 @@ def evaluate_command(args) -> int:
         "explore": args.explore,
     }
     if _is_embed_pg(algo_cls):
-        from rllib_embed.embed_pg.evaluation import evaluate_per_task
+        from rllib_embed.embed_pg.evaluation import evaluate_per_task, load_observation_normalizer
         per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
-                                     skill=args.skill, seed=args.seed, explore=args.explore)
+                                     skill=args.skill, seed=args.seed, explore=args.explore,
+                                     normalize_obs=load_observation_normalizer(checkpoint))
         report["skill"] = args.skill
         rows = [{"task": task, **stats} for task, stats in per_task.items()]
     else:

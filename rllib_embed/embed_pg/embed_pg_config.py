@@ -7,6 +7,7 @@ from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
 from rllib_embed.embed_pg.losses import ESTIMATORS
 from rllib_embed.embed_pg.task_assignment import sampling_envs
@@ -53,6 +54,9 @@ class EmbedPGConfig(AlgorithmConfig):
         self.embedding_baseline = "task_mean"
         self.num_tasks = None  # K: None = from env_config["num_tasks"] or the env itself
         self.copies_per_task = 1  # D
+        # Running mean/std normalisation of the env's `obs` (not the task one-hot), as
+        # RLlib's MeanStdFilter; what MuJoCo bodies need to learn at all (docs/learning.md).
+        self.normalize_observations = False
         # Networks.
         self.policy_hiddens = [64, 64]
         self.embedding_hiddens = []
@@ -87,7 +91,7 @@ class EmbedPGConfig(AlgorithmConfig):
         latent_dim=NotProvided, history_len=NotProvided,
         alpha1=NotProvided, alpha2=NotProvided, alpha3=NotProvided,
         estimator=NotProvided, returns=NotProvided, baseline=NotProvided, embedding_baseline=NotProvided,
-        num_tasks=NotProvided, copies_per_task=NotProvided,
+        num_tasks=NotProvided, copies_per_task=NotProvided, normalize_observations=NotProvided,
         policy_hiddens=NotProvided, embedding_hiddens=NotProvided, inference_hiddens=NotProvided,
         value_hiddens=NotProvided, activation=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
@@ -111,6 +115,10 @@ class EmbedPGConfig(AlgorithmConfig):
                 of the same task, subtracted from log p(z|t)'s weight).
             num_tasks: K. None: env_config["num_tasks"], else the env's own count.
             copies_per_task: D, environments per task.
+            normalize_observations: normalise the env's `obs` by running mean and std
+                (RLlib's MeanStdFilter on `obs` only; the statistics are merged across env
+                runners every iteration and kept in checkpoints). The task one-hot is
+                left as it is. Recommended for MuJoCo and Meta-World bodies.
             policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens: MLP sizes.
             activation: "tanh", "relu" or "elu".
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
@@ -166,6 +174,9 @@ class EmbedPGConfig(AlgorithmConfig):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
         # Before batching, so the per-episode noise lines up with each episode's row.
         pipeline.insert_before(BatchIndividualItems, SampleSkillNoise(latent_dim=self.latent_dim))
+        if self.normalize_observations:
+            # First: it rewrites the episodes' observations, which the later pieces read.
+            pipeline.prepend(NormalizeObservations())
         return pipeline
 
     def validate(self) -> None:
@@ -192,6 +203,9 @@ class EmbedPGConfig(AlgorithmConfig):
             if getattr(self, name) is not None:
                 _check_real(self, name, minimum=0.0, strict=True)
         _check_real(self, "vf_loss_coeff", minimum=0.0)
+        if not isinstance(self.normalize_observations, bool):
+            raise ValueError("EmbedPGConfig.normalize_observations must be one of [False, True]; "
+                             f"got {self.normalize_observations!r}")
         _check_int(self, "num_epochs", 1)
         _check_int(self, "value_epochs", 1)
         if self.minibatch_size is not None:

@@ -1,13 +1,17 @@
 """Per-task evaluation of a trained EmbedPG module on fresh copies of its environment."""
 
-from typing import Any, Dict, Mapping, Optional
+import os
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 import torch
 
 from ray.rllib.core.columns import Columns
 
+from ray.rllib.core import COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR
+
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
+from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations, ObservationNormalizer
 from rllib_embed.embed_pg.env_factory import make_env
 
 SKILL_MODES = ("sample", "mean")
@@ -15,7 +19,8 @@ SKILL_MODES = ("sample", "mean")
 
 def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] = None, *,
                       episodes_per_task: int = 5, skill: str = "sample", seed: int = 0,
-                      explore: bool = False) -> Dict[int, Dict[str, float]]:
+                      explore: bool = False,
+                      normalize_obs: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> Dict[int, Dict[str, float]]:
     """Runs `episodes_per_task` episodes of every task with the module's mean actions.
 
     `skill`: "sample" draws z from p(z|t) once per episode, as in training; "mean" uses
@@ -23,12 +28,15 @@ def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] 
     taking its mean / argmax (where two actions are equally good, e.g. the two ways to a
     grid corner, pi splits between them and the argmax can stall against a wall); the
     draws are seeded by `seed` and leave torch's global random state as it was.
+    `normalize_obs`: the training run's observation normalisation (`observation_normalizer`
+    or `load_observation_normalizer`), where it used `normalize_observations`.
     Returns {task: {"episode_return_mean", "success_mean" (where the env reports
     `success`), "episodes"}}.
     """
     if skill not in SKILL_MODES:
         raise ValueError(f"skill must be one of {list(SKILL_MODES)}; got {skill!r}")
     environment = make_env(env, env_config)
+    normalize_obs = normalize_obs or (lambda x: x)
     rng = np.random.default_rng(seed)
     with torch.random.fork_rng():  # explore's action draws, seeded without touching the caller's state
         torch.manual_seed(seed)
@@ -46,7 +54,7 @@ def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] 
                 total, done = 0.0, False
                 while not done:
                     # The episode's z is given directly, so the module skips p(z|t).
-                    batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs[OBS_KEY])[None], TASK_KEY: one_hot}, SKILL: z}
+                    batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(normalize_obs(obs[OBS_KEY]))[None], TASK_KEY: one_hot}, SKILL: z}
                     dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
                     action = _action(module, dist_inputs, explore)[0].numpy()
                     obs, reward, terminated, truncated, info = environment.step(action)
@@ -66,3 +74,33 @@ def _action(module, dist_inputs, explore: bool):
     """The mean / argmax action, or (explore) a draw from pi, as RLlib's distribution makes it."""
     dist = module.get_inference_action_dist_cls().from_logits(dist_inputs)
     return dist.sample() if explore else dist.to_deterministic().sample()
+
+
+def evaluate_algorithm_per_task(algo, *, env_config: Optional[Mapping[str, Any]] = None,
+                                **kwargs) -> Dict[int, Dict[str, float]]:
+    """`evaluate_per_task` of a live EmbedPG algorithm: its module, env and observation statistics."""
+    return evaluate_per_task(algo.get_module(), algo.config.env,
+                             algo.config.env_config if env_config is None else env_config,
+                             normalize_obs=observation_normalizer(algo), **kwargs)
+
+
+def observation_normalizer(algo) -> Optional[ObservationNormalizer]:
+    """The algorithm's current observation statistics, frozen; None without normalize_observations."""
+    if not algo.config.normalize_observations:
+        return None
+    path = (COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR, NormalizeObservations.__name__)
+    state = algo.get_state(components="/".join(path))
+    for key in path:
+        state = state[key]
+    connector = NormalizeObservations()
+    connector.set_state(state)
+    return connector.frozen()
+
+
+def load_observation_normalizer(checkpoint: str) -> Optional[ObservationNormalizer]:
+    """The observation statistics kept in an Algorithm checkpoint; None where it has none."""
+    path = os.path.join(checkpoint, COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR,
+                        NormalizeObservations.__name__)
+    if not os.path.isdir(path):
+        return None
+    return NormalizeObservations.from_checkpoint(path).frozen()

@@ -10,7 +10,7 @@ import numpy as np
 
 from rllib_embed.embed_pg.env_factory import make_env
 from rllib_embed.transfer.checkpoint import task_embeddings
-from rllib_embed.transfer.rollout import Rollout, rollout
+from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
 
 
 def blend(mu_a: np.ndarray, mu_b: np.ndarray, w: float) -> np.ndarray:
@@ -42,7 +42,8 @@ class InterpolationSweep:
 
 def interpolation_sweep(module, env: Any, env_config: Mapping[str, Any] | None, task_a: int, task_b: int,
                         weights: Sequence[float] = tuple(np.linspace(0.0, 1.0, 11)), *, episodes: int = 3,
-                        seed: int = 0, deterministic: bool = True) -> InterpolationSweep:
+                        seed: int = 0, deterministic: bool = True,
+                        normalize_obs: ObservationFilter = None) -> InterpolationSweep:
     """Runs ``episodes`` episodes of ``env`` for each blend weight, with pi's mode actions.
 
     The env (a multi-task env of the skills' family) stays on ``task_a``: pi never sees
@@ -59,7 +60,8 @@ def interpolation_sweep(module, env: Any, env_config: Mapping[str, Any] | None, 
         if hasattr(environment, "set_task"):
             environment.set_task(task_a)
         skills = np.stack([blend(means[task_a], means[task_b], w) for w in weights]).astype(np.float32)
-        rollouts = [[rollout(module, environment, z, seed=seed + j, deterministic=deterministic)
+        rollouts = [[rollout(module, environment, z, seed=seed + j, deterministic=deterministic,
+                             normalize_obs=normalize_obs)
                      for j in range(episodes)] for z in skills]
     finally:
         environment.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -19,12 +19,19 @@ def low_level_observation(obs: Any) -> np.ndarray:
     return np.asarray(obs[OBS_KEY] if isinstance(obs, dict) else obs, dtype=np.float32)
 
 
+ObservationFilter = Optional[Callable[[np.ndarray], np.ndarray]]
+
+
 def low_level_action(module: EmbedPGTorchRLModule, obs: np.ndarray, z: np.ndarray, *,
-                     deterministic: bool = True) -> np.ndarray:
+                     deterministic: bool = True, normalize_obs: ObservationFilter = None) -> np.ndarray:
     """One action of pi(.|obs, z): the distribution's mode, or a sample (torch's global RNG).
 
     z is given directly (the SKILL column), so the module skips p(z|t) and needs no task id.
+    `normalize_obs`: the training run's observation normalisation, where it had one
+    (`rllib_embed.embed_pg.evaluation.load_observation_normalizer`).
     """
+    if normalize_obs is not None:
+        obs = normalize_obs(obs)
     batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs, dtype=torch.float32)[None]},
              SKILL: torch.as_tensor(z, dtype=torch.float32)[None]}
     with torch.no_grad():
@@ -53,12 +60,15 @@ class Rollout:
 
 
 def rollout(module: EmbedPGTorchRLModule, env: gym.Env, z: np.ndarray, *, seed: int | None = None,
-            deterministic: bool = True, max_steps: int = 10_000) -> Rollout:
-    """Runs one episode of ``env`` (already set to its task) with pi(.|s, z) for the whole episode."""
+            deterministic: bool = True, max_steps: int = 10_000, normalize_obs: ObservationFilter = None) -> Rollout:
+    """Runs one episode of ``env`` (already set to its task) with pi(.|s, z) for the whole episode.
+
+    The Rollout keeps the env's own observations (not normalised)."""
     obs, info = env.reset(seed=seed)
     observations, actions, rewards = [low_level_observation(obs)], [], []
     for _ in range(max_steps):
-        action = low_level_action(module, observations[-1], z, deterministic=deterministic)
+        action = low_level_action(module, observations[-1], z, deterministic=deterministic,
+                                  normalize_obs=normalize_obs)
         obs, reward, terminated, truncated, info = env.step(action)
         observations.append(low_level_observation(obs))
         actions.append(action)

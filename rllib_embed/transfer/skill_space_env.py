@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from rllib_embed.embed_pg.columns import OBS_KEY
+from rllib_embed.embed_pg.evaluation import load_observation_normalizer
 from rllib_embed.embed_pg.env_factory import make_env
 from rllib_embed.transfer.checkpoint import load_skills, task_embeddings
 from rllib_embed.transfer.rollout import low_level_action, low_level_observation
@@ -67,6 +68,7 @@ class SkillSpaceEnv(gym.Env):
         self.hold_steps = int(hold_steps)
         self.deterministic = deterministic
         self.module = load_skills(checkpoint)
+        self.normalize_obs = load_observation_normalizer(checkpoint)  # the skills' training statistics
         self.env = make_env(env, env_config)
         _check_spaces(self.module, self.env)
 
@@ -92,7 +94,7 @@ class SkillSpaceEnv(gym.Env):
         info: dict[str, Any] = {}
         while steps < self.hold_steps and not (terminated or truncated):
             low_action = low_level_action(self.module, low_level_observation(self._obs), z,
-                                          deterministic=self.deterministic)
+                                          deterministic=self.deterministic, normalize_obs=self.normalize_obs)
             self._obs, reward, terminated, truncated, info = self.env.step(low_action)
             total += float(reward)
             steps += 1

@@ -11,19 +11,23 @@ from matplotlib.patches import Ellipse
 
 from rllib_embed.embed_pg.connectors.skill_windows import observation_windows
 from rllib_embed.transfer.checkpoint import task_embeddings
-from rllib_embed.transfer.rollout import Rollout
+from rllib_embed.transfer.rollout import ObservationFilter, Rollout
 from rllib_embed.viz.projection import LatentProjection
 from rllib_embed.viz.style import new_figure, save, task_color
 
 ELLIPSE_STDS = 2.0  # ellipses mark 2 standard deviations of p(z|t)
 
 
-def inferred_skills(module, episode: Rollout) -> np.ndarray:
+def inferred_skills(module, episode: Rollout, normalize_obs: ObservationFilter = None) -> np.ndarray:
     """q's mean z at every step i of an episode, from (a_i, s_i^H): [steps, latent_dim].
 
-    The windows are the ones the learner builds (padded with s_0 at the episode start).
+    The windows are the ones the learner builds (padded with s_0 at the episode start), of
+    observations normalised as in training where `normalize_obs` is given.
     """
-    windows = observation_windows(episode.observations[:-1], 0, module.history_len)
+    observations = episode.observations[:-1]
+    if normalize_obs is not None:
+        observations = normalize_obs(observations)
+    windows = observation_windows(observations, 0, module.history_len)
     with torch.no_grad():
         actions = module.action_features(torch.as_tensor(episode.actions))
         mean, _ = module.inference_params(actions, torch.as_tensor(windows, dtype=torch.float32))
@@ -57,13 +61,14 @@ def plot_embedding_space(module, path: str | os.PathLike) -> str:
     return save(fig, path)
 
 
-def plot_inferred_skills(module, episodes: Mapping[int, list[Rollout]], path: str | os.PathLike) -> str:
+def plot_inferred_skills(module, episodes: Mapping[int, list[Rollout]], path: str | os.PathLike,
+                         normalize_obs: ObservationFilter = None) -> str:
     """q(z|a, s^H)'s mean at every step of each task's rollouts, over the tasks' p(z|t)."""
     means, _ = task_embeddings(module)
     projection = LatentProjection(means)
     fig, ax = new_figure()
     for k, rollouts in episodes.items():
-        points = np.concatenate([projection(inferred_skills(module, r)) for r in rollouts])
+        points = np.concatenate([projection(inferred_skills(module, r, normalize_obs)) for r in rollouts])
         ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.35, color=task_color(k, len(means)))
     _draw_embedding(ax, module, projection)
     ax.set_title("q's inferred z per step (dots) over p(z|t) (ellipses)")

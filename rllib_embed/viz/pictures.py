@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from rllib_embed.embed_pg.env_factory import make_env
+from rllib_embed.embed_pg.evaluation import load_observation_normalizer
 from rllib_embed.transfer.checkpoint import checkpoint_env, load_skills, task_embeddings
 from rllib_embed.transfer.interpolation import interpolation_sweep
-from rllib_embed.transfer.rollout import Rollout, rollout
+from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
 from rllib_embed.viz.embedding_space import plot_embedding_space, plot_inferred_skills
 from rllib_embed.viz.learning_curves import plot_learning_curves
 from rllib_embed.viz.style import point_tasks
@@ -21,7 +22,8 @@ PICTURES = ("embedding_space", "inferred_skills", "trajectories", "interpolation
 
 
 def task_rollouts(module, env: Any, env_config: Mapping[str, Any] | None, episodes_per_task: int,
-                  seed: int = 0) -> tuple[dict[int, list[Rollout]], np.ndarray | None]:
+                  seed: int = 0, normalize_obs: ObservationFilter = None
+                  ) -> tuple[dict[int, list[Rollout]], np.ndarray | None]:
     """(episodes per task, the tasks as 2-D goals or None): z drawn from p(z|t) per episode (as in training),
     pi's mode actions; seeded, so the same call gives the same pictures."""
     means, stds = task_embeddings(module)
@@ -32,7 +34,8 @@ def task_rollouts(module, env: Any, env_config: Mapping[str, Any] | None, episod
         for k in range(environment.num_tasks):
             environment.set_task(k)
             episodes[k] = [rollout(module, environment, (means[k] + stds[k] * rng.standard_normal(len(means[k]))
-                                                         ).astype(np.float32), seed=seed + 1000 * k + j)
+                                                         ).astype(np.float32), seed=seed + 1000 * k + j,
+                                   normalize_obs=normalize_obs)
                            for j in range(episodes_per_task)]
         goals = point_tasks(environment.tasks)
     finally:
@@ -65,6 +68,7 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be an int >= 1, got {episodes_per_task!r}")
     module = load_skills(checkpoint)
+    normalize_obs = load_observation_normalizer(checkpoint)
     if env is None:
         env, stored_config = checkpoint_env(checkpoint)
         env_config = stored_config if env_config is None else env_config
@@ -74,13 +78,15 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     written = {
         "embedding_space": plot_embedding_space(module, os.path.join(out_dir, "embedding_space.png")),
     }
-    episodes, goals = task_rollouts(module, env, env_config, episodes_per_task, seed)
-    written["inferred_skills"] = plot_inferred_skills(module, episodes, os.path.join(out_dir, "inferred_skills.png"))
+    episodes, goals = task_rollouts(module, env, env_config, episodes_per_task, seed, normalize_obs)
+    written["inferred_skills"] = plot_inferred_skills(module, episodes, os.path.join(out_dir, "inferred_skills.png"),
+                                                      normalize_obs)
     if module.obs_dim == 2:
         written["trajectories"] = plot_trajectories(episodes, os.path.join(out_dir, "trajectories.png"), goals)
         k = module.num_tasks
         pairs = [(a, (a + 1) % k) for a in range(k)] if k > 2 else [(0, 1)] if k == 2 else []
-        sweeps = [interpolation_sweep(module, env, env_config, a, b, episodes=1, seed=seed) for a, b in pairs]
+        sweeps = [interpolation_sweep(module, env, env_config, a, b, episodes=1, seed=seed,
+                                      normalize_obs=normalize_obs) for a, b in pairs]
         if sweeps:
             written["interpolation"] = plot_interpolation(sweeps, os.path.join(out_dir, "interpolation.png"), goals, k)
     if results is not None:
