@@ -84,12 +84,6 @@ class ObservationNormalizer:
     def from_running_stat(cls, stat, clip: Optional[float]) -> "ObservationNormalizer":
         return cls(stat.mean, stat.std, clip)
 
-    def set_state(self, state: Dict[Any, Dict[str, Any]]) -> None:
-        if self._filters is None and self.input_observation_space is None:
-            # Restored on its own (`from_checkpoint`), outside a pipeline: the shape is in the state.
-            self._init_new_filters(shape=next(iter(state.values()))["shape"])
-        super().set_state(state)
-
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         x = (np.asarray(obs) - self.mean) / (self.std + SMALL_NUMBER)  # as RLlib's filter computes it
         if self.clip:
