@@ -6,9 +6,8 @@ from typing import Any, Callable, Dict, Mapping, Optional
 import numpy as np
 import torch
 
-from ray.rllib.core.columns import Columns
-
 from ray.rllib.core import COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR
+from ray.rllib.core.columns import Columns
 
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations, ObservationNormalizer
@@ -54,7 +53,8 @@ def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] 
                 total, done = 0.0, False
                 while not done:
                     # The episode's z is given directly, so the module skips p(z|t).
-                    batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(normalize_obs(obs[OBS_KEY]))[None], TASK_KEY: one_hot}, SKILL: z}
+                    policy_obs = torch.as_tensor(normalize_obs(obs[OBS_KEY]))[None]
+                    batch = {Columns.OBS: {OBS_KEY: policy_obs, TASK_KEY: one_hot}, SKILL: z}
                     dist_inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
                     action = _action(module, dist_inputs, explore)[0].numpy()
                     obs, reward, terminated, truncated, info = environment.step(action)
