@@ -6,16 +6,15 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from rllib_embed.envs.multi_task import MultiTaskEnv, config_float, config_int, config_pairs, config_with_defaults
-from rllib_embed.envs.point_goals import _checked_goal, goals_on_circle
+from rllib_embed.envs.point_goals import PointMass, _checked_goal, goals_on_circle
 
 _NAME = "PointGoalSequence"
 
 
-class PointGoalSequenceEnv(gym.Env):
+class PointGoalSequenceEnv(PointMass):
     """The PointGoals point mass (same observation, action and dynamics) with a goal sequence.
 
     - Observation: ``Box(-inf, inf, (2,), float32)``, the position, exactly as in
@@ -32,39 +31,26 @@ class PointGoalSequenceEnv(gym.Env):
       tolerance now), ``distance`` (to the current goal), ``stage`` (goals reached).
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(self, goals: Sequence[tuple[float, float]], episode_len: int = 25, max_step: float = 0.2,
                  goal_tolerance: float = 0.2, start_noise: float = 0.05) -> None:
+        super().__init__(episode_len, max_step, goal_tolerance, start_noise)
         self.goals = np.asarray(goals, dtype=np.float64).reshape(-1, 2)
-        self.episode_len = episode_len
-        self.max_step = max_step
-        self.goal_tolerance = goal_tolerance
-        self.start_noise = start_noise
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         legs = np.linalg.norm(np.diff(self.goals, axis=0), axis=1)
         # Length of the path still ahead after goal i is reached.
         self._rest = np.concatenate([np.cumsum(legs[::-1])[::-1], [0.0]])
-        self._pos = np.zeros(2)
         self._stage = 0
-        self._steps = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self._pos = self.np_random.uniform(-self.start_noise, self.start_noise, size=2)
+        self._start(seed)
         self._stage = 0
-        self._steps = 0
         self._advance()
         return self._obs(), self._info()
 
     def step(self, action: Any):
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        self._pos = self._pos + self.max_step * action
-        self._steps += 1
+        truncated = self._move(action)
         self._advance()
         reward = -(self._distance() + self._rest[self._stage])
-        return self._obs(), reward, False, self._steps >= self.episode_len, self._info()
+        return self._obs(), reward, False, truncated, self._info()
 
     def _advance(self) -> None:
         """Moves past every goal reached now (the last one stays current)."""
@@ -74,9 +60,6 @@ class PointGoalSequenceEnv(gym.Env):
 
     def _distance(self) -> float:
         return float(np.linalg.norm(self._pos - self.goals[self._stage]))
-
-    def _obs(self) -> np.ndarray:
-        return self._pos.astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         distance = self._distance()

@@ -24,7 +24,45 @@ _NAME = "PointGoals"
 REWARDS = ("dense", "sparse")  # see PointGoalEnv
 
 
-class PointGoalEnv(gym.Env):
+class PointMass(gym.Env):
+    """The plane, the point and its moves, shared by PointGoals and PointGoalSequence.
+
+    Position ``p`` (the observation, float32) starts at the origin plus uniform noise in
+    [-start_noise, start_noise]; an action, clipped to [-1, 1], moves it by
+    ``max_step * action``; episodes are truncated after ``episode_len`` steps.
+    Subclasses define the goals, the reward and the info.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, episode_len: int, max_step: float, goal_tolerance: float, start_noise: float) -> None:
+        self.episode_len = episode_len
+        self.max_step = max_step
+        self.goal_tolerance = goal_tolerance
+        self.start_noise = start_noise
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self._pos = np.zeros(2)
+        self._steps = 0
+
+    def _start(self, seed: int | None) -> None:
+        """Seeds the env and puts the point at its (noisy) start."""
+        super().reset(seed=seed)  # gym.Env: seeds np_random
+        self._pos = self.np_random.uniform(-self.start_noise, self.start_noise, size=2)
+        self._steps = 0
+
+    def _move(self, action: Any) -> bool:
+        """Applies one action; returns whether the episode is truncated."""
+        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        self._pos = self._pos + self.max_step * action
+        self._steps += 1
+        return self._steps >= self.episode_len
+
+    def _obs(self) -> np.ndarray:
+        return self._pos.astype(np.float32)
+
+
+class PointGoalEnv(PointMass):
     """A point mass in the plane that should move to ``goal``.
 
     - Observation: ``Box(-inf, inf, (2,), float32)``, the position ``p``;
@@ -40,8 +78,6 @@ class PointGoalEnv(gym.Env):
       on reset and on every step.
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(
         self,
         goal: tuple[float, float],
@@ -53,42 +89,27 @@ class PointGoalEnv(gym.Env):
     ) -> None:
         if reward not in REWARDS:
             raise ValueError(f"PointGoalEnv: reward must be one of {REWARDS}, got {reward!r}")
+        super().__init__(episode_len, max_step, goal_tolerance, start_noise)
         self.reward = reward
         self.goal = np.asarray(goal, dtype=np.float64)
-        self.episode_len = episode_len
-        self.max_step = max_step
-        self.goal_tolerance = goal_tolerance
-        self.start_noise = start_noise
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self._pos = np.zeros(2)
-        self._steps = 0
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._pos = self.np_random.uniform(-self.start_noise, self.start_noise, size=2)
-        self._steps = 0
+        self._start(seed)
         return self._obs(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        self._pos = self._pos + self.max_step * action
-        self._steps += 1
+        truncated = self._move(action)
         distance = self._distance()
         if self.reward == "dense":
             reward = -distance
         else:
             reward = 1.0 if distance < self.goal_tolerance else 0.0
-        truncated = self._steps >= self.episode_len
         return self._obs(), reward, False, truncated, self._info()
 
     def _distance(self) -> float:
         return float(np.linalg.norm(self._pos - self.goal))
-
-    def _obs(self) -> np.ndarray:
-        return self._pos.astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         distance = self._distance()
