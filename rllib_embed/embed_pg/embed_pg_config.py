@@ -85,6 +85,10 @@ class EmbedPGConfig(AlgorithmConfig):
         self.episode_lookback_horizon = max(1, self.history_len - 1)
         self.env_runner_cls = _env_runner_cls()
         self.callbacks_class = _callbacks_cls()
+        # Fault tolerance (docs/reliability.md): an env that raises in step() is recreated,
+        # with its task, instead of stopping training (RLlib's default is False); lost
+        # remote env runners are restarted with theirs (RLlib's default, kept).
+        self.restart_failed_sub_environments = True
 
     def training(
         self, *,
