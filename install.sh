@@ -9,6 +9,6 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   "$PY" -m pip install --quiet ${TORCH_PIP_ARGS:-} torch==2.13.0
 fi
-"$PY" -m pip install --quiet -e ".[test,viz,bench]"
+"$PY" -m pip install --quiet -e ".[test,viz,bench,examples]"
 # The robot task suites' simulators (gymnasium's MuJoCo envs, Meta-World), so that their tests run.
 "$PY" -m pip install --quiet -e ".[mujoco,metaworld]"

@@ -17,6 +17,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7"],
+        # examples/: quickstart's and tune_sweep's progress bar
+        "examples": ["tqdm>=4.60"],
         # pictures (rllib_embed.viz); training and transfer run without it
         "viz": ["matplotlib>=3.5"],
         # bench/: the learning curves' PNG

@@ -64,8 +64,11 @@ def test_statistics_are_checkpointed_and_used_by_every_evaluation_path(ray_sessi
         with_stats = evaluate_algorithm_per_task(algo, **kwargs)
         assert with_stats == evaluate_per_task(module, "rllib_embed/PointGoals-v0", {"num_tasks": 2},
                                                normalize_obs=loaded, **kwargs)
+        # The module carries its statistics: evaluation applies them without being told.
+        assert with_stats == evaluate_per_task(module, "rllib_embed/PointGoals-v0", {"num_tasks": 2}, **kwargs)
         # Without the statistics the policy sees other inputs and acts otherwise.
-        raw = evaluate_per_task(module, "rllib_embed/PointGoals-v0", {"num_tasks": 2}, **kwargs)
+        raw = evaluate_per_task(module, "rllib_embed/PointGoals-v0", {"num_tasks": 2},
+                                normalize_obs=lambda x: x, **kwargs)
         assert raw != with_stats
     finally:
         algo.stop()

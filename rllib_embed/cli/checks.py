@@ -58,18 +58,29 @@ def _check_experiment(experiment: Experiment) -> Dict[str, Any]:
     algo_cls = algorithm_class(experiment.algo)
     default = algo_cls.get_default_config()
     _check_keys(experiment, default)
-    _check_env_exists(experiment.env)
+    for env in env_ids(experiment):
+        _check_env_exists(env)
     _view_for_baselines(experiment)
-    for concrete in variants(experiment.config):
-        _check_env_builds(experiment.env, concrete.get("env_config"))
+    for concrete in _variants(experiment):
+        _check_env_builds(concrete["env"], concrete.get("env_config"))
         config = algo_cls.get_default_config()
         try:
-            config.update_from_dict(copy.deepcopy({**concrete, "env": experiment.env}))
+            config.update_from_dict(copy.deepcopy(concrete))
             config.validate()
             _check_counts(config)
         except Exception as e:  # noqa: BLE001 - the config class's own message, on one line
             raise CLIError(f"invalid config for {experiment.algo}: {_one_line(e)}") from None
-    return {**to_tune(experiment.config), "env": experiment.env}
+    return to_tune({**experiment.config, "env": experiment.env})
+
+
+def env_ids(experiment: Experiment) -> list:
+    """Every env id the experiment may run: its env, or each value of its space over envs."""
+    return list(experiment.env.args) if isinstance(experiment.env, Space) else [experiment.env]
+
+
+def _variants(experiment: Experiment) -> list:
+    """Concrete configs (env included) covering every env and every search-space edge value."""
+    return variants({**experiment.config, "env": experiment.env})
 
 
 # Worker counts RLlib's validate() leaves unchecked; a bad one would leave a trial pending forever.
@@ -132,21 +143,44 @@ def _view_for_baselines(experiment: Experiment) -> None:
     env_config = experiment.config.get("env_config")
     if isinstance(env_config, Space) or (env_config is not None and not isinstance(env_config, dict)):
         return
+    from rllib_embed.envs.flat_observation import FLAT_OBS_KEY
     first = variants(experiment.config)[0].get("env_config")
-    instance = _make(experiment.env, first)
+    dict_envs = [env for env in env_ids(experiment) if _is_multi_task_dict(env, first)]
+    if not dict_envs or (env_config or {}).get(FLAT_OBS_KEY) is True:
+        return
+    if (env_config or {}).get(FLAT_OBS_KEY) is False:
+        raise CLIError(f"{experiment.algo} cannot take {dict_envs[0]}'s Dict observation {{obs, task}}; "
+                       f"set env_config.{FLAT_OBS_KEY}: true (the task id appended to a flat observation)")
+    flat_config = {**(first or {}), FLAT_OBS_KEY: True}
+    for env in env_ids(experiment):  # every env must take the option and give a flat Box with it
+        if not _gives_flat_box(env, flat_config):
+            raise CLIError(f"{experiment.algo} cannot take {dict_envs[0]}'s Dict observation {{obs, task}} and env "
+                           f"{env!r} does not offer the flat view (env_config.{FLAT_OBS_KEY}); register its creator "
+                           f"wrapped in rllib_embed.envs.with_flat_obs_option (docs/multi_task_envs.md)")
+    experiment.config["env_config"] = {**(env_config or {}), FLAT_OBS_KEY: True}
+    print(f"rllib: note: {experiment.algo} on {', '.join(dict_envs)}: using env_config.{FLAT_OBS_KEY}=true "
+          f"(one Box observation with the task id appended; only EmbedPG reads the Dict form)", file=sys.stderr)
+
+
+def _is_multi_task_dict(env: str, env_config: Any) -> bool:
+    instance = _make(env, env_config)
     try:
-        multi_task_dict = hasattr(instance.unwrapped, "num_tasks") and hasattr(instance.observation_space, "spaces")
+        return hasattr(instance.unwrapped, "num_tasks") and hasattr(instance.observation_space, "spaces")
     finally:
         instance.close()
-    if not multi_task_dict:
-        return
-    from rllib_embed.envs.flat_observation import FLAT_OBS_KEY
-    if (env_config or {}).get(FLAT_OBS_KEY) is False:
-        raise CLIError(f"{experiment.algo} cannot take {experiment.env}'s Dict observation {{obs, task}}; "
-                       f"set env_config.{FLAT_OBS_KEY}: true (the task id appended to a flat observation)")
-    experiment.config["env_config"] = {**(env_config or {}), FLAT_OBS_KEY: True}
-    print(f"rllib: note: {experiment.algo} on {experiment.env}: using env_config.{FLAT_OBS_KEY}=true "
-          f"(one Box observation with the task id appended; only EmbedPG reads the Dict form)", file=sys.stderr)
+
+
+def _gives_flat_box(env: str, env_config: Dict[str, Any]) -> bool:
+    """Whether `env`'s creator takes env_config.flat_obs and then gives one Box observation."""
+    from rllib_embed.embed_pg.env_factory import make_env
+    try:
+        instance = make_env(env, env_config)
+    except Exception:  # noqa: BLE001 - a creator that refuses the key does not offer the view
+        return False
+    try:
+        return not hasattr(instance.observation_space, "spaces")
+    finally:
+        instance.close()
 
 
 def _one_line(error: BaseException) -> str:
@@ -162,8 +196,8 @@ def trial_cpus(experiment: Experiment) -> float:
 
 def _trial_cpus(algo_cls, experiment: Experiment) -> float:
     need = 0.0
-    for concrete in variants(experiment.config):
-        config = algo_cls.get_default_config().update_from_dict(copy.deepcopy({**concrete, "env": experiment.env}))
+    for concrete in _variants(experiment):
+        config = algo_cls.get_default_config().update_from_dict(copy.deepcopy(concrete))
         bundles = algo_cls.default_resource_request(config).bundles
         need = max(need, sum(bundle.get("CPU", 0) for bundle in bundles))
     return need

@@ -9,7 +9,7 @@ from numbers import Real
 from typing import Any, Dict, Optional
 
 from rllib_embed.cli.errors import CLIError
-from rllib_embed.cli.search_space import parse_spaces
+from rllib_embed.cli.search_space import Space, parse_spaces
 from rllib_embed.cli.tuned_yaml import load_tuned_yaml
 
 # Stop keys that only bound the run; any other stop key is a criterion to reach.
@@ -32,7 +32,7 @@ CONFIG_SHORTCUTS = {
 @dataclass
 class Experiment:
     algo: str
-    env: Optional[str]
+    env: Any  # an env id, or a grid_search / choice `Space` over env ids
     config: Dict[str, Any]  # flat AlgorithmConfig keys; may hold search_space.Space leaves
     stop: Dict[str, float] = field(default_factory=dict)
     pass_criteria: Optional[Dict[str, float]] = None
@@ -77,6 +77,7 @@ def experiment_from_args(args) -> Experiment:
             config[key] = getattr(args, flag)
     env = args.env or spec.get("env") or config.get("env")
     config.pop("env", None)
+    env = _env_or_space(env, source)
     algo = args.algo or spec.get("run")
     if not algo:
         raise CLIError(f"{source}: no algorithm given; pass --algo NAME (e.g. --algo EmbedPG, --algo PPO)")
@@ -89,7 +90,7 @@ def experiment_from_args(args) -> Experiment:
         pass_criteria = _mapping(pass_criteria, f"{source}: pass_criteria")
         _check_numbers(pass_criteria, f"{source}: pass_criteria")
     experiment = Experiment(
-        algo=str(algo), env=str(env), config=parse_spaces(config, "config"), stop=stop,
+        algo=str(algo), env=env, config=parse_spaces(config, "config"), stop=stop,
         pass_criteria=pass_criteria, name=args.name or name,
         num_samples=_pick(args.num_samples, spec.get("num_samples"), 1),
         checkpoint_freq=_pick(args.checkpoint_freq, spec.get("checkpoint_freq"), 0),
@@ -101,6 +102,18 @@ def experiment_from_args(args) -> Experiment:
         if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "num_samples" else 0):
             raise CLIError(f"{source}: {key} must be an int >= {1 if key == 'num_samples' else 0}; got {value!r}")
     return experiment
+
+
+def _env_or_space(env: Any, source: str) -> Any:
+    """The env id, or a `{grid_search: [...]}` / `{choice: [...]}` space over env ids (kept a `Space`)."""
+    if env is None or env == "" or isinstance(env, str):
+        return env
+    space = parse_spaces(env, "env")
+    if isinstance(space, Space) and space.kind in ("grid_search", "choice") \
+            and all(isinstance(v, str) and v for v in space.args):
+        return space
+    raise CLIError(f"{source}: env must be an env id (e.g. rllib_embed/PointGoals-v0) or "
+                   f"{{grid_search: [id, ...]}} / {{choice: [id, ...]}} of env ids; got {env!r}")
 
 
 def _merge_env_config(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:

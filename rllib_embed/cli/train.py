@@ -116,9 +116,15 @@ def flat_metrics(result) -> Dict[str, Any]:
     return flatten_dict(result.metrics or {}, delimiter="/")
 
 
+def tensorboard_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("tensorboard") is not None
+
+
 def print_summary(results, extra_keys: List[str] = ()) -> None:
     print(f"\nResults: {results.experiment_path}")
-    print(f"TensorBoard: tensorboard --logdir {results.experiment_path}")
+    if tensorboard_installed():  # not installed by install.sh: point at it only where it runs
+        print(f"TensorBoard: tensorboard --logdir {results.experiment_path}")
     for i, result in enumerate(results):
         metrics = flat_metrics(result)
         status = "ERROR" if result.error else "done"

@@ -2,6 +2,7 @@
 
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.metrics import (
     ALL_MODULES, ENV_RUNNER_RESULTS, ENV_RUNNER_SAMPLING_TIMER, LEARNER_RESULTS, LEARNER_UPDATE_TIMER,
@@ -10,6 +11,8 @@ from ray.rllib.utils.metrics import (
 
 from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
+from rllib_embed.embed_pg.evaluation import observation_normalizer
+from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER
 from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
 
 
@@ -52,6 +55,28 @@ class EmbedPG(Algorithm):
                 from_worker_or_learner_group=self.learner_group,
                 policies=set(learner_results[0].keys()) - {ALL_MODULES},
                 inference_only=True)
+
+    # ---- the observation statistics travel with the module (observation_statistics.py) ---------
+    def get_state(self, *args, **kwargs):
+        """RLlib's state, with the current observation statistics in the module's state.
+
+        Every checkpoint (save_to_path, Tune) writes the module from this state, so its
+        RLModule folder alone carries them.
+        """
+        state = super().get_state(*args, **kwargs)
+        module_state = state.get(COMPONENT_LEARNER_GROUP, {}).get(COMPONENT_LEARNER, {}).get(
+            COMPONENT_RL_MODULE, {}).get(DEFAULT_MODULE_ID)
+        if module_state is not None and self.config.normalize_observations:
+            module_state[OBSERVATION_NORMALIZER] = observation_normalizer(self).get_state()
+        return state
+
+    def get_module(self, module_id=DEFAULT_MODULE_ID):
+        """RLlib's `get_module`, with the current observation statistics attached
+        (`module.observation_normalizer`), for evaluation and `module.save_to_path`."""
+        module = super().get_module(module_id)
+        if module is not None and module_id == DEFAULT_MODULE_ID and self.config.normalize_observations:
+            module.observation_normalizer = observation_normalizer(self)
+        return module
 
     def _training_data(self, episodes) -> dict:
         """The round's episodes as `LearnerGroup.update` takes them.

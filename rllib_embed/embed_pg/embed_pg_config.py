@@ -85,6 +85,10 @@ class EmbedPGConfig(AlgorithmConfig):
         self.episode_lookback_horizon = max(1, self.history_len - 1)
         self.env_runner_cls = _env_runner_cls()
         self.callbacks_class = _callbacks_cls()
+        # Fault tolerance (docs/reliability.md): an env that raises in step() is recreated,
+        # with its task, instead of stopping training (RLlib's default is False); lost
+        # remote env runners are restarted with theirs (RLlib's default, kept).
+        self.restart_failed_sub_environments = True
 
     def training(
         self, *,
@@ -168,7 +172,10 @@ class EmbedPGConfig(AlgorithmConfig):
 
     @property
     def _model_config_auto_includes(self) -> Dict[str, Any]:
-        return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS}
+        # normalize_observations too: a module that was trained on normalised inputs knows it
+        # and refuses to run without its statistics (observation_statistics.py).
+        return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
+            "normalize_observations",)}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

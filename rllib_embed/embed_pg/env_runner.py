@@ -1,8 +1,11 @@
-"""EmbedPG's env runner: places the K x D tasks and seeds the per-episode skill draws."""
+"""EmbedPG's env runner: places the K x D tasks, seeds the per-episode skill draws, and
+refuses non-finite observations and rewards where they enter."""
 
 import zlib
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
+import numpy as np
+from ray.rllib.env.env_runner import ENV_STEP_FAILURE
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
 from rllib_embed.embed_pg.columns import ENV_ID
@@ -13,11 +16,22 @@ from rllib_embed.embed_pg.task_assignment import global_env_index, task_and_copy
 class EmbedPGEnvRunner(SingleAgentEnvRunner):
     """A `SingleAgentEnvRunner` whose envs each host one task of the K x D mapping.
 
-    `task_assignment` lists the (task, copy) of each of this runner's envs.
+    `task_assignment` lists the (task, copy) of each of this runner's envs. RLlib's
+    `restart_failed_sub_environments` (on by EmbedPG's default) recreates the envs through
+    `make_env` after an env raised in `step()`, so each env gets its task again; RLlib
+    counts these in `env_runners/num_env_step_failures`. More than
+    `num_consecutive_env_runner_failures_tolerance` failures within one `sample()` call
+    raise `EnvStepFailuresError`: RLlib restarts the round after each failure, so an env
+    that always raises would otherwise be recreated forever.
+
+    Raises `NonFiniteEnvDataError` (naming env, task, copy and value) where an env returns
+    a NaN or infinite observation (reset or step) or reward: the policy's and q's
+    Gaussians would get NaN parameters, and RLlib would hide a NaN reward in the returns.
     """
 
     def __init__(self, *args, **kwargs):
         self.task_assignment: List[Tuple[int, int]] = []
+        self._step_failures_this_sample = 0
         super().__init__(*args, **kwargs)
         # Different runners must draw different skills; a fixed seed makes them repeatable.
         seed = None if self.config.seed is None else \
@@ -55,3 +69,60 @@ class EmbedPGEnvRunner(SingleAgentEnvRunner):
             episodes[idx].custom_data[ENV_ID] = global_env_index(
                 self.worker_index, idx, self.config.num_envs_per_env_runner)
         super()._make_on_episode_callback(which, idx, episodes)
+
+    # ---- faults where env data enters ------------------------------------------------
+    def _try_env_reset(self, *args, **kwargs):
+        observations, infos = super()._try_env_reset(*args, **kwargs)
+        self._check_finite(observations, None, "reset()")
+        return observations, infos
+
+    def sample(self, *args, **kwargs):
+        self._step_failures_this_sample = 0
+        return super().sample(*args, **kwargs)
+
+    def _try_env_step(self, actions):
+        results = super()._try_env_step(actions)
+        if isinstance(results, str) and results == ENV_STEP_FAILURE:  # the envs were recreated
+            self._step_failures_this_sample += 1
+            tolerance = self.config.num_consecutive_env_runner_failures_tolerance
+            if self._step_failures_this_sample > tolerance:
+                raise EnvStepFailuresError(
+                    f"env {self.config.env!r} (env runner {self.worker_index}, tasks "
+                    f"{[k for k, _ in self.task_assignment]}): step() raised {self._step_failures_this_sample} "
+                    f"times in one sample() call, more than num_consecutive_env_runner_failures_tolerance="
+                    f"{tolerance}; see the logged errors above")
+            return results
+        self._check_finite(results[0], results[1], "step()")
+        return results
+
+    def _check_finite(self, observations: Any, rewards: Any, where: str) -> None:
+        """Raises NonFiniteEnvDataError at the first env whose observation or reward is NaN/inf."""
+        for v in range(self.num_envs):
+            obs = _leaves(observations, v)
+            bad = next((x for x in obs if not np.all(np.isfinite(x))), None)
+            what = None if bad is None else ("observation", bad)
+            if what is None and rewards is not None and not np.isfinite(rewards[v]):
+                what = ("reward", rewards[v])
+            if what is not None:
+                k, d = self.task_assignment[v] if v < len(self.task_assignment) else (None, None)
+                raise NonFiniteEnvDataError(
+                    f"env {self.config.env!r} task {k} (copy {d}; env runner {self.worker_index}, vector index "
+                    f"{v}) returned a non-finite {what[0]} from {where}: {np.asarray(what[1]).tolist()}; "
+                    f"EmbedPG cannot learn from NaN/inf values: fix the env or wrap it to replace them")
+
+
+class NonFiniteEnvDataError(ValueError):
+    """An env returned a NaN or infinite observation or reward."""
+
+
+class EnvStepFailuresError(RuntimeError):
+    """An env raised in step() more often in a row than the fault tolerance allows."""
+
+
+def _leaves(batched: Any, index: int) -> List[np.ndarray]:
+    """Every array of env `index` in a batched (vector env) observation: Dicts and tuples walked."""
+    if isinstance(batched, dict):
+        return [leaf for value in batched.values() for leaf in _leaves(value, index)]
+    if isinstance(batched, (tuple, list)) and not isinstance(batched, np.ndarray):
+        return [leaf for value in batched for leaf in _leaves(value, index)]
+    return [np.asarray(np.asarray(batched)[index], dtype=np.float64)]

@@ -6,12 +6,21 @@ from typing import Any, Callable, Dict, Mapping, Optional
 import numpy as np
 import torch
 
-from ray.rllib.core import COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR
+from ray.rllib.core import (COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR, COMPONENT_LEARNER,
+                            COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.env import INPUT_ENV_SINGLE_SPACES
+from ray.rllib.utils.checkpoints import Checkpointable
 
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
-from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations, ObservationNormalizer
+from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.env_factory import make_env
+from rllib_embed.embed_pg.observation_statistics import (STATE_KEY as OBSERVATION_NORMALIZER, ObservationNormalizer,
+                                                         module_observation_normalizer)
+
+# Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
+MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
 
 SKILL_MODES = ("sample", "mean")
 
@@ -27,15 +36,18 @@ def evaluate_per_task(module, env: str, env_config: Optional[Mapping[str, Any]] 
     taking its mean / argmax (where two actions are equally good, e.g. the two ways to a
     grid corner, pi splits between them and the argmax can stall against a wall); the
     draws are seeded by `seed` and leave torch's global random state as it was.
-    `normalize_obs`: the training run's observation normalisation (`observation_normalizer`
-    or `load_observation_normalizer`), where it used `normalize_observations`.
+    `normalize_obs`: the observation normalisation; None (default) = the statistics the
+    module carries (`module.observation_normalizer`, kept with it by EmbedPG), raw
+    observations for a module trained without them. Raises ValueError where the module
+    was trained with normalize_observations but carries no statistics.
     Returns {task: {"episode_return_mean", "success_mean" (where the env reports
     `success`), "episodes"}}.
     """
     if skill not in SKILL_MODES:
         raise ValueError(f"skill must be one of {list(SKILL_MODES)}; got {skill!r}")
     environment = make_env(env, env_config)
-    normalize_obs = normalize_obs or (lambda x: x)
+    if normalize_obs is None:
+        normalize_obs = module_observation_normalizer(module) or (lambda x: x)
     rng = np.random.default_rng(seed)
     with torch.random.fork_rng():  # explore's action draws, seeded without touching the caller's state
         torch.manual_seed(seed)
@@ -85,7 +97,8 @@ def evaluate_algorithm_per_task(algo, *, env_config: Optional[Mapping[str, Any]]
 
 
 def observation_normalizer(algo) -> Optional[ObservationNormalizer]:
-    """The algorithm's current observation statistics, frozen; None without normalize_observations."""
+    """The algorithm's current observation statistics (merged over its env runners), frozen,
+    with the env's raw `obs` space; None without normalize_observations."""
     if not algo.config.normalize_observations:
         return None
     path = (COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR, NormalizeObservations.__name__)
@@ -94,13 +107,44 @@ def observation_normalizer(algo) -> Optional[ObservationNormalizer]:
         state = state[key]
     connector = NormalizeObservations()
     connector.set_state(state)
-    return connector.frozen()
+    normalizer = connector.frozen()
+    normalizer.raw_space = _raw_obs_space(algo)
+    return normalizer
+
+
+def _raw_obs_space(algo):
+    """The env's `obs` space before normalisation, read once from an env runner's env."""
+    if getattr(algo, "_raw_obs_space", None) is None:
+        spaces = algo.env_runner_group.get_spaces()
+        algo._raw_obs_space = spaces[INPUT_ENV_SINGLE_SPACES][0][OBS_KEY]
+    return algo._raw_obs_space
 
 
 def load_observation_normalizer(checkpoint: str) -> Optional[ObservationNormalizer]:
-    """The observation statistics kept in an Algorithm checkpoint; None where it has none."""
-    path = os.path.join(checkpoint, COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR,
-                        NormalizeObservations.__name__)
-    if not os.path.isdir(path):
-        return None
-    return NormalizeObservations.from_checkpoint(path).frozen()
+    """The observation statistics of the module in `checkpoint` (an Algorithm checkpoint or
+    its RLModule folder alone); None where it was trained on raw observations.
+
+    Raises ValueError where the module was trained with normalize_observations but the
+    checkpoint holds no statistics for it.
+    """
+    return module_observation_normalizer(load_module(checkpoint), f"checkpoint {os.fspath(checkpoint)!r}")
+
+
+def load_module(checkpoint: str):
+    """The RLModule of an Algorithm checkpoint or of an RLModule folder, with its observation
+    statistics (`module.observation_normalizer`; None where it has none)."""
+    path = os.fspath(checkpoint)
+    module_dir = os.path.join(path, MODULE_SUBDIR)
+    if not os.path.isfile(os.path.join(module_dir, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
+        module_dir = path
+    return with_legacy_statistics(RLModule.from_checkpoint(module_dir), path)
+
+
+def with_legacy_statistics(module, checkpoint: str):
+    """`module`, given the statistics an Algorithm checkpoint older than module-kept statistics
+    holds in its env runner's connector, where the module carries none."""
+    legacy = os.path.join(os.fspath(checkpoint), COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR,
+                          NormalizeObservations.__name__)
+    if getattr(module, OBSERVATION_NORMALIZER, "absent") is None and os.path.isdir(legacy):
+        module.observation_normalizer = NormalizeObservations.from_checkpoint(legacy).frozen()
+    return module

@@ -7,7 +7,7 @@ from rllib_embed.envs.grid_goals import GridGoalEnv, grid_corner_goals, make_gri
 from rllib_embed.envs.multi_task import OBS_KEY, TASK_KEY, MultiTaskEnv
 from rllib_embed.envs.point_goal_sequence import PointGoalSequenceEnv, make_point_goal_sequence
 from rllib_embed.envs.point_goals import PointGoalEnv, goals_on_circle, make_point_goals
-from rllib_embed.envs.registration import ENV_IDS, register_envs
+from rllib_embed.envs.registration import ENV_IDS, register_envs, with_flat_obs_option
 
 __all__ = [
     "ENV_IDS",
@@ -23,6 +23,7 @@ __all__ = [
     "make_point_goal_sequence",
     "make_point_goals",
     "register_envs",
+    "with_flat_obs_option",
 ]
 
 register_envs()

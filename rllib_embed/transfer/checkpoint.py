@@ -13,6 +13,8 @@ from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.checkpoints import Checkpointable
 
+from rllib_embed.embed_pg.evaluation import with_legacy_statistics
+from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
 # Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
@@ -35,12 +37,16 @@ def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
 def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
 
-    Raises ValueError where the checkpoint holds another algorithm's module.
+    It carries the training run's observation statistics (`module.observation_normalizer`,
+    see rllib_embed.embed_pg.observation_statistics) where it was trained with them.
+    Raises ValueError where the checkpoint holds another algorithm's module, or a module
+    trained with normalize_observations but without its statistics.
     """
-    module = RLModule.from_checkpoint(module_checkpoint_dir(checkpoint))
+    module = with_legacy_statistics(RLModule.from_checkpoint(module_checkpoint_dir(checkpoint)), checkpoint)
     if not isinstance(module, EmbedPGTorchRLModule):
         raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
                          f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
+    module_observation_normalizer(module, f"checkpoint {os.fspath(checkpoint)!r}")  # refuses a module without them
     module.eval()
     for parameter in module.parameters():
         parameter.requires_grad_(False)

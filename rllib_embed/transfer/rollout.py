@@ -27,9 +27,11 @@ def low_level_action(module: EmbedPGTorchRLModule, obs: np.ndarray, z: np.ndarra
     """One action of pi(.|obs, z): the distribution's mode, or a sample (torch's global RNG).
 
     z is given directly (the SKILL column), so the module skips p(z|t) and needs no task id.
-    `normalize_obs`: the training run's observation normalisation, where it had one
-    (`rllib_embed.embed_pg.evaluation.load_observation_normalizer`).
+    `normalize_obs`: the observation normalisation; None (default) = the training
+    statistics the module carries (`module.observation_normalizer`), if any.
     """
+    if normalize_obs is None:
+        normalize_obs = getattr(module, "observation_normalizer", None)
     if normalize_obs is not None:
         obs = normalize_obs(obs)
     batch = {Columns.OBS: {OBS_KEY: torch.as_tensor(obs, dtype=torch.float32)[None]},

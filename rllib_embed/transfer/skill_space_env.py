@@ -15,7 +15,6 @@ import gymnasium as gym
 import numpy as np
 
 from rllib_embed.embed_pg.columns import OBS_KEY
-from rllib_embed.embed_pg.evaluation import load_observation_normalizer
 from rllib_embed.embed_pg.env_factory import make_env
 from rllib_embed.transfer.checkpoint import load_skills, task_embeddings
 from rllib_embed.transfer.rollout import low_level_action, low_level_observation
@@ -49,7 +48,9 @@ class SkillSpaceEnv(gym.Env):
       info = the last env step's, plus ``low_level_steps`` (steps taken).
 
     pi's observation space and action space must equal those of the skills' training
-    env (the ``obs`` part of the module's observation space, its action space).
+    env (the ``obs`` part of the module's observation space, its action space); with
+    ``normalize_observations`` the raw env space kept with the module's statistics, which
+    pi's observations then go through ((obs - mean) / std, clipped, as in training).
     """
 
     metadata = {"render_modes": []}
@@ -68,7 +69,7 @@ class SkillSpaceEnv(gym.Env):
         self.hold_steps = int(hold_steps)
         self.deterministic = deterministic
         self.module = load_skills(checkpoint)
-        self.normalize_obs = load_observation_normalizer(checkpoint)  # the skills' training statistics
+        self.normalize_obs = self.module.observation_normalizer  # the skills' training statistics, or None
         self.env = make_env(env, env_config)
         _check_spaces(self.module, self.env)
 
@@ -110,15 +111,24 @@ class SkillSpaceEnv(gym.Env):
 
 
 def _check_spaces(module, env: gym.Env) -> None:
-    """pi's view of ``env`` must be the skills' training spaces (else: ValueError naming both)."""
-    skills_obs = module.observation_space[OBS_KEY]
+    """pi's view of ``env`` must be the skills' training spaces (else: ValueError naming both).
+
+    With observation statistics the module's own space is the normalised one, so the
+    raw env space recorded with them is compared (only the shape where none is recorded).
+    """
+    normalizer = module.observation_normalizer
+    skills_obs = module.observation_space[OBS_KEY] if normalizer is None else normalizer.raw_space
     env_obs = env.observation_space
     if isinstance(env_obs, gym.spaces.Dict):
         if OBS_KEY not in env_obs.spaces:
             raise ValueError(f"SkillSpaceEnv: the env's Dict observation has no {OBS_KEY!r} part for the skills' "
                              f"policy (keys: {sorted(env_obs.spaces)}); the skills were trained on {skills_obs}")
         env_obs = env_obs[OBS_KEY]
-    if env_obs != skills_obs:
+    if skills_obs is None:  # statistics without their raw space (older checkpoints): the shape must match
+        if env_obs.shape != module.observation_space[OBS_KEY].shape:
+            raise ValueError(f"SkillSpaceEnv: the env's observation shape {env_obs.shape} differs from the one the "
+                             f"skills were trained on, {module.observation_space[OBS_KEY].shape}")
+    elif env_obs != skills_obs:
         raise ValueError(f"SkillSpaceEnv: the env's observation space {env_obs} differs from the one the skills "
                          f"were trained on, {skills_obs}")
     if env.action_space != module.action_space:

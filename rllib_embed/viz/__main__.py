@@ -7,7 +7,7 @@ import json
 import sys
 
 import rllib_embed  # noqa: F401  (registers the envs the checkpoint may name)
-from rllib_embed.viz.pictures import make_pictures
+from rllib_embed.viz import require_matplotlib
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=3, help="rollouts per task (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    try:
+        require_matplotlib()
+    except ImportError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    from rllib_embed.viz.pictures import make_pictures
     try:
         written = make_pictures(args.checkpoint, args.out, results=args.results, env=args.env,
                                 env_config=args.env_config, episodes_per_task=args.episodes, seed=args.seed)

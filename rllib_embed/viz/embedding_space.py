@@ -22,9 +22,11 @@ def inferred_skills(module, episode: Rollout, normalize_obs: ObservationFilter =
     """q's mean z at every step i of an episode, from (a_i, s_i^H): [steps, latent_dim].
 
     The windows are the ones the learner builds (padded with s_0 at the episode start), of
-    observations normalised as in training where `normalize_obs` is given.
+    observations normalised as in training: by `normalize_obs`, else by the statistics the
+    module carries (`module.observation_normalizer`), if any.
     """
     observations = episode.observations[:-1]
+    normalize_obs = normalize_obs or getattr(module, "observation_normalizer", None)
     if normalize_obs is not None:
         observations = normalize_obs(observations)
     windows = observation_windows(observations, 0, module.history_len)

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from rllib_embed.embed_pg.env_factory import make_env
-from rllib_embed.embed_pg.evaluation import load_observation_normalizer
 from rllib_embed.transfer.checkpoint import checkpoint_env, load_skills, task_embeddings
 from rllib_embed.transfer.interpolation import interpolation_sweep
 from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
@@ -68,7 +67,7 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be an int >= 1, got {episodes_per_task!r}")
     module = load_skills(checkpoint)
-    normalize_obs = load_observation_normalizer(checkpoint)
+    normalize_obs = module.observation_normalizer  # the training statistics kept with the module
     if env is None:
         env, stored_config = checkpoint_env(checkpoint)
         env_config = stored_config if env_config is None else env_config

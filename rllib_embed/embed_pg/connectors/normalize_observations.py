@@ -16,10 +16,10 @@ import numpy as np
 from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.filter import MeanStdFilter as RunningMeanStd
-from ray.rllib.utils.numpy import SMALL_NUMBER
 from ray.rllib.utils.typing import EpisodeType
 
 from rllib_embed.embed_pg.columns import OBS_KEY
+from rllib_embed.embed_pg.observation_statistics import ObservationNormalizer
 
 
 class NormalizeObservations(MeanStdFilter):
@@ -64,28 +64,10 @@ class NormalizeObservations(MeanStdFilter):
             episode.observation_space = self.observation_space
         return batch
 
-    def frozen(self) -> "ObservationNormalizer":
-        """The current statistics as a plain function of an `obs` array (no updates)."""
+    def frozen(self) -> ObservationNormalizer:
+        """The current statistics as a plain function of an `obs` array (no updates), with the
+        raw `obs` space where this piece knows it (built inside a pipeline)."""
         if self._filters is None:
             self._init_new_filters()
-        return ObservationNormalizer.from_running_stat(self._filters[None].running_stats, self.clip_by_value)
-
-
-class ObservationNormalizer:
-    """Fixed (obs - mean) / std clipped to +-clip: the training statistics, for evaluation and
-    transfer, which run the module outside RLlib's env runners."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray, clip: Optional[float]):
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.std = np.asarray(std, dtype=np.float64)
-        self.clip = clip
-
-    @classmethod
-    def from_running_stat(cls, stat, clip: Optional[float]) -> "ObservationNormalizer":
-        return cls(stat.mean, stat.std, clip)
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        x = (np.asarray(obs) - self.mean) / (self.std + SMALL_NUMBER)  # as RLlib's filter computes it
-        if self.clip:
-            x = np.clip(x, -self.clip, self.clip)
-        return x.astype(np.asarray(obs).dtype)
+        raw = None if self.input_observation_space is None else self.input_observation_space[OBS_KEY]
+        return ObservationNormalizer.from_running_stat(self._filters[None].running_stats, self.clip_by_value, raw)

@@ -21,6 +21,8 @@ class EmbedPGTorchLearner(TorchLearner):
     """Minimises -J (J_seed or J_unbiased) plus V's squared error, one step per batch."""
 
     def build(self) -> None:
+        if self._is_built:  # as RLlib's Learner.build: a second call must not insert the connectors again
+            return
         super().build()
         self._passes_this_update = 0  # passes over the current batch so far, this one included
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:

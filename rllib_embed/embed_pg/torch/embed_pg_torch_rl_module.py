@@ -18,6 +18,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
+from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER, ObservationNormalizer
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
 # keeps densities finite; it does not change the objective's form.
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -80,6 +81,9 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if not isinstance(obs_space[OBS_KEY], gym.spaces.Box):
             raise ValueError(f"EmbedPG supports Box 'obs' spaces; got {obs_space[OBS_KEY]}")
         self.obs_dim = int(np.prod(obs_space[OBS_KEY].shape))
+        # The training run's observation statistics (normalize_observations), kept in the
+        # module's state so that they travel with it; set by EmbedPG, None without them.
+        self.observation_normalizer: Optional[ObservationNormalizer] = None
         self.num_tasks = int(obs_space[TASK_KEY].shape[0])
         self.latent_dim = int(cfg["latent_dim"])
         self.history_len = int(cfg["history_len"])
@@ -203,6 +207,19 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if time_left is None:  # outside training: as at the start of a segment
             time_left = torch.ones(batch[Columns.OBS][OBS_KEY].shape[0])
         return self.value(batch[Columns.OBS][OBS_KEY], self.batch_skill(batch).detach(), time_left)
+
+    def get_state(self, *args, **kwargs) -> Dict[str, Any]:
+        state = super().get_state(*args, **kwargs)
+        if self.observation_normalizer is not None:
+            state[OBSERVATION_NORMALIZER] = self.observation_normalizer.get_state()
+        return state
+
+    def set_state(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        normalizer = state.pop(OBSERVATION_NORMALIZER, None)
+        if normalizer is not None:
+            self.observation_normalizer = ObservationNormalizer.from_state(normalizer)
+        super().set_state(state)
 
     def get_non_inference_attributes(self) -> List[str]:
         return ["inference_net", "value_net"]
