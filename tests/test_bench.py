@@ -198,3 +198,14 @@ def test_memory_case_and_table(ray_session):
     assert "| embedpg | 4 | 4 | 200 |" in md
     assert memory.cases(memory.parse_args(["--quick"])) == [
         {"algo": "embedpg", "num_tasks": 4, "history_len": 4}, {"algo": "ppo", "num_tasks": 4, "history_len": None}]
+
+
+def test_make_docs_shows_every_learning_result():
+    import make_docs
+    sections = make_docs.learning_sections()
+    names = [md for _, md in sections]
+    saved = sorted(f[:-5] + ".md" for f in os.listdir(common.RESULTS_DIR)
+                   if f.startswith("learning") and f.endswith(".json"))
+    assert names == saved and "learning_k4.md" in names
+    title = dict((md, t) for t, md in sections)["learning_k4.md"]
+    assert "PointGoals-v0, K = 4" in title and "embedpg_seed" in title
