@@ -199,13 +199,15 @@ def summarise(runs: list) -> list:
 
 
 def at_checkpoints(run: dict, checkpoints) -> list:
-    """(checkpoint, evaluation point) for each checkpoint: the first evaluation at or after it, else
-    (the run stopped first) none."""
+    """(checkpoint, evaluation point) for each checkpoint: the first evaluation at or after it; and the
+    run's last evaluation (checkpoint None) where the run stopped (solved) before a later checkpoint."""
     out = []
     for c in checkpoints:
         point = next((p for p in run["curve"] if p["env_steps"] >= c), None)
         if point is not None and (not out or out[-1][1] is not point):
             out.append((c, point))
+    if run["curve"] and (not out or out[-1][1] is not run["curve"][-1]):
+        out.append((None, run["curve"][-1]))
     return out
 
 
@@ -231,7 +233,8 @@ def markdown(data: dict, png_name: str) -> str:
                            " ".join(f"{n}/{r['num_tasks']}" for n in r["tasks_solved_at_end"])])
     if solve_rows:
         parts.append("Steps to solve: every task's evaluation success 1.0 (deterministic actions; the run stops "
-                     "there), median and range over the solved runs; and the same with sampled actions.\n\n"
+                     "there), median and range over the solved runs; and the first evaluation where the sampled actions "
+                     "solved every task, before the run stopped.\n\n"
                      + table(["family", "K", "method", "solved", "budget (env steps)", "env steps to solve (median)",
                               "range", "wall s to solve (median)", "solved, sampled", "steps, sampled (median)",
                               "tasks solved at the last evaluation, per seed"], solve_rows))
@@ -250,7 +253,7 @@ def markdown(data: dict, png_name: str) -> str:
         for mode in MODES:
             header += [f"return per task, {mode}"] + ([f"success per task, {mode}"] if success else [])
         parts.append("Per-task evaluation at the checkpoints (the first evaluation at or after each; a run that "
-                     "solved stops early): each task's mean return (and success), deterministic and sampled "
+                     "solved stopped there and shows its last evaluation): each task's mean return (and success), deterministic and sampled "
                      "actions.\n\n" + table(header, eval_rows))
     return "\n".join(parts) + f"\n![learning curves]({png_name})\n"
 
