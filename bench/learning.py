@@ -113,11 +113,15 @@ def all_solved(point: dict, mode: str) -> bool:
     return bool(success) and min(success) >= 1.0
 
 
-def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: int, args) -> dict:
+def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: int, args, save=None) -> dict:
+    """One training run to `budget` env steps (or to solved); `save(run)` after each evaluation
+    (the run so far, `"finished": False`), so a long run killed midway keeps its evaluations."""
     family = FAMILIES[family_name]
     algo = build(family, method, num_tasks, seed, args.training)
-    curve, solved_at, sampled_solved_at, train_wall = [], None, None, 0.0
-    next_eval, steps = args.eval_every, 0
+    run = {"family": family_name, "method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
+           "solved": False, "steps_to_solve": None, "wall_s_to_solve": None, "steps_to_solve_sampled": None,
+           "curve": [], "finished": False}
+    next_eval, steps, train_wall = args.eval_every, 0, 0.0
     try:
         while steps < budget:
             start = time.perf_counter()
@@ -133,22 +137,20 @@ def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: in
                      "eval": evaluate(method, algo, args.eval_episodes, seed),
                      "train_return_mean": runners.get("episode_return_mean"),
                      "train_min_success": runners.get("tasks", {}).get("min_success_mean")}
-            curve.append(point)
+            run["curve"].append(point)
             print(f"{family_name} {method} K={num_tasks} seed={seed} steps={steps} wall={train_wall:.0f}s "
                   f"eval={json.dumps(point['eval'])}", file=sys.stderr, flush=True)
-            if sampled_solved_at is None and all_solved(point, "sampled"):
-                sampled_solved_at = point
+            if run["steps_to_solve_sampled"] is None and all_solved(point, "sampled"):
+                run["steps_to_solve_sampled"] = steps
             if all_solved(point, "deterministic"):
-                solved_at = point
+                run.update(solved=True, steps_to_solve=steps, wall_s_to_solve=point["train_wall_s"])
                 break
+            if save is not None and steps < budget:
+                save(run)
     finally:
         algo.stop()
-    return {"family": family_name, "method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
-            "solved": solved_at is not None,
-            "steps_to_solve": solved_at["env_steps"] if solved_at else None,
-            "wall_s_to_solve": solved_at["train_wall_s"] if solved_at else None,
-            "steps_to_solve_sampled": sampled_solved_at["env_steps"] if sampled_solved_at else None,
-            "curve": curve}
+    run["finished"] = True
+    return run
 
 
 # ---- older result files --------------------------------------------------------------
@@ -243,7 +245,8 @@ def markdown(data: dict, png_name: str) -> str:
     for fam, k, method, sel in _groups(runs):
         for r in sorted(sel, key=lambda r: r["seed"]):
             for c, p in at_checkpoints(r, s.get("checkpoints", {}).get(fam, [r["budget"]])):
-                row = [fam, k, method, r["seed"], p["env_steps"]]
+                row = [fam, k, method, r["seed"] if r.get("finished", True) else f"{r['seed']} (under way)",
+                       p["env_steps"]]
                 for mode in MODES:
                     e = p["eval"].get(mode, {})
                     row += [_fmt(e.get("return"))] + ([_fmt(e.get("success"), "{:.2g}")] if success else [])
@@ -342,12 +345,16 @@ def main(argv=None) -> dict:
                                     or [args.budget or fam.budget(min(args.num_tasks))]},
                     "machine_before": machine()}
         runs = []
+
+        def save(current=None):  # saved as it goes: the finished runs and the one under way
+            settings["machine_after"] = machine()
+            render({"runs": runs + ([dict(current)] if current else []), "settings": settings}, out)
         for k in args.num_tasks:
             for seed in args.seeds:
                 for method in args.methods:  # interleaved, so load hits every method alike
-                    runs.append(run_one(args.family_name, method, k, seed, args.budget or fam.budget(k), args))
-                    settings["machine_after"] = machine()
-                    render({"runs": runs, "settings": settings}, out)  # saved as it goes
+                    runs.append(run_one(args.family_name, method, k, seed, args.budget or fam.budget(k), args,
+                                        save=save))
+                    save()
     return {"runs": runs, "summary": summarise(runs), "settings": settings}
 
 

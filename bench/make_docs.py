@@ -22,8 +22,7 @@ python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    
 python3 bench/learning.py --num-tasks 8 --budget 120000 --out bench/results/learning_k8.json  # ~30 min
 python3 bench/learning.py --num-tasks 4 --methods ppo --out bench/results/learning_pointgoals_k4_ppo.json  # ~3 min
 python3 bench/learning.py --num-tasks 8 --methods ppo --out bench/results/learning_pointgoals_k8_ppo.json  # ~5 min
-python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo \
-    --out bench/results/learning_halfcheetahdir_ppo.json  # ~15 min; any family: --env (bench/families.py)
+python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo --out bench/results/learning_halfcheetahdir_ppo.json  # ~30 min; any family: --env
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case

@@ -73,7 +73,7 @@ def test_scaling_quick(ray_session, tmp_path):
 
 
 def _check_learning_run(r, num_tasks, success):
-    assert r["curve"], r["method"]
+    assert r["curve"] and r["finished"], r["method"]
     point = r["curve"][-1]
     assert point["env_steps"] >= r["budget"] or r["solved"]
     for mode in learning.MODES:  # both action modes, every task
@@ -209,3 +209,14 @@ def test_make_docs_shows_every_learning_result():
     assert names == saved and "learning_k4.md" in names
     title = dict((md, t) for t, md in sections)["learning_k4.md"]
     assert "PointGoals-v0, K = 4" in title and "embedpg_seed" in title
+
+
+def test_learning_saves_a_run_under_way_after_each_evaluation(ray_session):
+    args = learning.parse_args(["--quick", "--eval-every", "400", "--methods", "literal_seed", "--torch-threads", "0"])
+    args.eval_every = 400  # --quick sets one evaluation at the budget; here two before it
+    saved = []
+    run = learning.run_one("PointGoals-v0", "literal_seed", 4, 0, 1000, args,
+                           save=lambda r: saved.append(json.loads(json.dumps(r))))
+    assert [r["finished"] for r in saved] == [False, False] and run["finished"]
+    assert [len(r["curve"]) for r in saved] == [1, 2] and len(run["curve"]) == 3
+    assert [p["env_steps"] for p in run["curve"]] == [400, 800, 1000]  # EmbedPG: 200 env steps per iteration
