@@ -1,19 +1,27 @@
-"""Learning speed: env steps and wall time until every task of PointGoals is solved.
+"""Learning speed, side by side: EmbedPG's updates and estimators against multi-task PPO.
 
-    python3 bench/learning.py                          # K=4 and K=8, 3 seeds, 3 methods
-    python3 bench/learning.py --num-tasks 4 --seeds 0 1 2 --methods embedpg_seed ppo
-    python3 bench/learning.py --quick                  # K=4, one seed, a few iterations
+    python3 bench/learning.py                                   # PointGoals K=4 and K=8, seeds 0-2
+    python3 bench/learning.py --num-tasks 4 --methods literal_seed ppo --out bench/results/x.json
+    python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo
+    python3 bench/learning.py --env MetaWorldMT1-v0 --quick     # one seed, one short iteration per method
+    python3 bench/learning.py --render a.json b.json --out merged.json   # tables and PNG of saved runs
 
-Methods: EmbedPG with the `seed` estimator, EmbedPG `unbiased` (both at the settings of
-docs/learning.md: D=2, I=25, defaults otherwise) and multi-task PPO (RLlib's PPO on the
-baselines' view: observation ++ one-hot task id; same 2*K envs, 1000-step batches,
-10 epochs, minibatch 128, lr 3e-4, the regime that learned PointGoals in docs/learning.md).
+Families (`--env`): see bench/families.py (each family's EmbedPG layout and settings come from
+its tuned config; PPO gets its best sensible settings there, not its defaults). Methods
+(`--methods`): EmbedPG's `update` x `estimator` (literal_seed, literal_unbiased,
+clipped_seed, clipped_unbiased) and `ppo`; the clipped ones need a checkout whose
+EmbedPGConfig has `update`. `--training JSON` adds EmbedPG training fields (e.g.
+'{"num_epochs": 10, "minibatch_size": 400}' for a clipped run). Every method samples from
+the same K*D env copies on one local env runner for the same env-step budget.
 
-"Solved": every task's success is 1.0 in a deterministic evaluation (each task's mean
-skill and the policy's mean action for EmbedPG, PPO's mean action with the task's one-hot),
-`--eval-episodes` episodes per task, run every `--eval-every` env steps. A run stops when
-solved or at `--budget-k4`/`--budget-k8` env steps. Curves (fraction of tasks solved in
-the evaluation and mean training return against env steps) go to a PNG beside the JSON.
+Evaluation every `--eval-every` env steps: `--eval-episodes` episodes per task, each task
+pinned, with deterministic and with sampled actions (EmbedPG: each task's mean skill;
+PPO: its one-hot task id and its observation filter's statistics). Success families
+(PointGoals, Meta-World): a run is "solved" when every task's deterministic evaluation
+success is 1.0 (it then stops); the first evaluation where the sampled one is all 1.0 is
+recorded as well. Robot families run to the budget; their tables show each task's
+evaluation return (and success) at the family's checkpoints. The JSON is rewritten after
+every run, so a killed run keeps the ones before it.
 """
 
 import argparse
@@ -25,81 +33,95 @@ import time
 import numpy as np
 
 import common  # noqa: F401  (puts this checkout first on sys.path)
-from common import ENV, add_common_args, embedpg_config, init_ray, load_note, machine, median, ppo_config, quiet_warnings, \
-    table, write_outputs
+from common import add_common_args, init_ray, load_note, machine, median, quiet_warnings, table, write_outputs
+from families import FAMILIES, METHOD_ALIASES, METHODS, check_methods, check_num_tasks, default_num_tasks, \
+    embedpg_config, family_of, layout, ppo_config, ppo_settings_for_json
 
-METHODS = ("embedpg_seed", "embedpg_unbiased", "ppo")
-COPIES, FRAGMENT = 2, 25
-PPO_BATCH = 1000
+MODES = ("deterministic", "sampled")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--num-tasks", type=int, nargs="+", default=[4, 8])
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--env", default="PointGoals-v0", help=f"task family: {', '.join(FAMILIES)}")
+    p.add_argument("--num-tasks", type=int, nargs="+", help="K values (default: the family's)")
+    p.add_argument("--methods", nargs="+", help=f"of {', '.join(METHODS)} (default: all this checkout builds)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--budget-k4", type=int, default=100_000, help="env steps per run at K<=4")
-    p.add_argument("--budget-k8", type=int, default=160_000, help="env steps per run at K>4")
-    p.add_argument("--eval-every", type=int, default=10_000, help="env steps between evaluations")
-    p.add_argument("--eval-episodes", type=int, default=3, help="episodes per task per evaluation")
-    p.add_argument("--quick", action="store_true", help="K=4, seed 0, ~1000 env steps per method")
-    p.add_argument("--out", help="JSON path (default bench/results/learning.json; .md and .png beside it)")
-    p.add_argument("--render", metavar="JSON", help="only rewrite the table and PNG of a saved result")
+    p.add_argument("--budget", type=int, help="env steps per run (default: the family's, by K)")
+    p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: the family's)")
+    p.add_argument("--eval-episodes", type=int, default=3, help="episodes per task and action mode per evaluation")
+    p.add_argument("--training", default="{}", help="JSON: extra EmbedPGConfig.training fields for EmbedPG methods")
+    p.add_argument("--quick", action="store_true", help="smallest K, seed 0, about one iteration per method")
+    p.add_argument("--out", help="JSON path (default bench/results/learning_<family>.json; .md and .png beside it)")
+    p.add_argument("--render", metavar="JSON", nargs="+", help="only rewrite the tables and PNG of saved results "
+                                                                "(several files: their runs merged)")
     add_common_args(p)
     args = p.parse_args(argv)
+    if args.render:
+        return args
+    args.family_name, args.family = family_of(args.env)
+    fam = args.family
+    from families import supports_update_field
+    if args.methods is None:
+        args.methods = [m for m in METHODS if not m.startswith("clipped") or supports_update_field()]
+    check_methods(args.methods)
+    args.num_tasks = args.num_tasks or default_num_tasks(fam)
+    check_num_tasks(args.family_name, fam, args.num_tasks)
+    try:
+        args.training = json.loads(args.training)
+        if not isinstance(args.training, dict):
+            raise ValueError
+    except ValueError:
+        p.error(f"--training: a JSON object of EmbedPGConfig.training fields; got {args.training!r}")
+    for name in ("budget", "eval_every", "eval_episodes"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')}: must be >= 1; got {getattr(args, name)}")
     if args.quick:
-        args.num_tasks, args.seeds = [4], [0]
-        args.budget_k4 = args.budget_k8 = 1000
-        args.eval_every, args.eval_episodes = 500, 1
+        args.num_tasks, args.seeds = [min(args.num_tasks)], [0]
+        args.budget = fam.quick_budget
+        args.eval_every, args.eval_episodes = fam.quick_budget, 1
+    args.eval_every = args.eval_every or fam.eval_every
     return args
 
 
-def build(method: str, num_tasks: int, seed: int):
-    from rllib_embed.embed_pg.callbacks import EmbedPGCallbacks
-    if method.startswith("embedpg"):
-        return embedpg_config(num_tasks=num_tasks, copies=COPIES, fragment=FRAGMENT, seed=seed,
-                              estimator=method.split("_", 1)[1]).build_algo()
-    config = ppo_config(num_tasks=num_tasks, copies=COPIES, fragment=PPO_BATCH // (num_tasks * COPIES), seed=seed,
-                        num_epochs=10, minibatch_size=128, lr=3e-4)
-    return config.callbacks(EmbedPGCallbacks).build_algo()  # per-task training metrics, as EmbedPG's
+def build(family, method: str, num_tasks: int, seed: int, training: dict):
+    if method == "ppo":
+        return ppo_config(family, num_tasks, seed).build_algo()
+    return embedpg_config(family, method, num_tasks, seed, training).build_algo()
 
 
-def evaluate(method: str, algo, num_tasks: int, episodes: int, seed: int) -> list:
-    """Success rate per task with deterministic actions (and EmbedPG's mean skill)."""
-    if method.startswith("embedpg"):
-        from rllib_embed.embed_pg.evaluation import evaluate_per_task
-        res = evaluate_per_task(algo.get_module(), ENV, {"num_tasks": num_tasks}, episodes_per_task=episodes,
-                                skill="mean", seed=seed)
-        return [res[k].get("success_mean", 0.0) for k in range(num_tasks)]
-    import torch
-    from ray.rllib.core.columns import Columns
-    from rllib_embed.embed_pg.env_factory import make_env
-    module, env = algo.get_module(), make_env(ENV, {"num_tasks": num_tasks, "flat_obs": True})
-    dist_cls = module.get_inference_action_dist_cls()
-    rates = []
-    for k in range(num_tasks):
-        env.set_task(k)
-        wins = []
-        for e in range(episodes):
-            obs, info = env.reset(seed=seed * 100_003 + k * 1_009 + e)
-            done = False
-            while not done:
-                with torch.no_grad():
-                    out = module.forward_inference({Columns.OBS: torch.as_tensor(obs)[None]})
-                action = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS]).to_deterministic().sample()[0].numpy()
-                obs, _, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
-            wins.append(float(info.get("success", 0.0)))
-        rates.append(float(np.mean(wins)))
-    env.close()
-    return rates
+def evaluate(method: str, algo, episodes: int, seed: int) -> dict:
+    """{mode: {"return": [per task], "success": [per task] (where the env reports it)}}."""
+    out = {}
+    for mode in MODES:
+        explore = mode == "sampled"
+        if method == "ppo":
+            from rllib_embed.cli.policy_rollouts import evaluate_live_policy
+            rows = evaluate_live_policy(algo, episodes, seed, explore=explore)
+        else:
+            from rllib_embed.embed_pg.evaluation import evaluate_algorithm_per_task
+            res = evaluate_algorithm_per_task(algo, episodes_per_task=episodes, skill="mean", seed=seed,
+                                              explore=explore)
+            rows = [res[k] for k in sorted(res)]
+        out[mode] = {"return": [round(r["episode_return_mean"], 2) for r in rows]}
+        if all("success_mean" in r for r in rows):
+            out[mode]["success"] = [r["success_mean"] for r in rows]
+    return out
 
 
-def run_one(method: str, num_tasks: int, seed: int, budget: int, args) -> dict:
-    algo = build(method, num_tasks, seed)
-    curve, solved_at, train_wall = [], None, 0.0
-    next_eval = args.eval_every
-    steps = 0
+def all_solved(point: dict, mode: str) -> bool:
+    success = point["eval"][mode].get("success")
+    return bool(success) and min(success) >= 1.0
+
+
+def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: int, args, save=None) -> dict:
+    """One training run to `budget` env steps (or to solved); `save(run)` after each evaluation
+    (the run so far, `"finished": False`), so a long run killed midway keeps its evaluations."""
+    family = FAMILIES[family_name]
+    algo = build(family, method, num_tasks, seed, args.training)
+    run = {"family": family_name, "method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
+           "solved": False, "steps_to_solve": None, "wall_s_to_solve": None, "steps_to_solve_sampled": None,
+           "curve": [], "finished": False}
+    next_eval, steps, train_wall = args.eval_every, 0, 0.0
     try:
         while steps < budget:
             start = time.perf_counter()
@@ -107,126 +129,233 @@ def run_one(method: str, num_tasks: int, seed: int, budget: int, args) -> dict:
             train_wall += time.perf_counter() - start
             runners = result.get("env_runners", {})
             steps = int(runners.get("num_env_steps_sampled_lifetime", steps))
-            if steps >= next_eval or steps >= budget:
+            if steps < next_eval and steps < budget:
+                continue
+            while next_eval <= steps:
                 next_eval += args.eval_every
-                success = evaluate(method, algo, num_tasks, args.eval_episodes, seed)
-                tasks = runners.get("tasks", {})
-                curve.append({"env_steps": steps, "train_wall_s": round(train_wall, 2),
-                              "eval_min_success": min(success), "eval_success": success,
-                              "train_return_mean": runners.get("episode_return_mean"),
-                              "train_min_success": tasks.get("min_success_mean")})
-                print(f"{method} K={num_tasks} seed={seed} steps={steps} wall={train_wall:.0f}s "
-                      f"eval={success}", file=sys.stderr, flush=True)
-                if min(success) >= 1.0:
-                    solved_at = curve[-1]
-                    break
+            point = {"env_steps": steps, "train_wall_s": round(train_wall, 2),
+                     "eval": evaluate(method, algo, args.eval_episodes, seed),
+                     "train_return_mean": runners.get("episode_return_mean"),
+                     "train_min_success": runners.get("tasks", {}).get("min_success_mean")}
+            run["curve"].append(point)
+            print(f"{family_name} {method} K={num_tasks} seed={seed} steps={steps} wall={train_wall:.0f}s "
+                  f"eval={json.dumps(point['eval'])}", file=sys.stderr, flush=True)
+            if run["steps_to_solve_sampled"] is None and all_solved(point, "sampled"):
+                run["steps_to_solve_sampled"] = steps
+            if all_solved(point, "deterministic"):
+                run.update(solved=True, steps_to_solve=steps, wall_s_to_solve=point["train_wall_s"])
+                break
+            if save is not None and steps < budget:
+                save(run)
     finally:
         algo.stop()
-    return {"method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
-            "solved": solved_at is not None,
-            "steps_to_solve": solved_at["env_steps"] if solved_at else None,
-            "wall_s_to_solve": solved_at["train_wall_s"] if solved_at else None,
-            "curve": curve}
+    run["finished"] = True
+    return run
+
+
+# ---- older result files --------------------------------------------------------------
+
+
+def upgrade(run: dict, settings: dict) -> dict:
+    """A run of an older result file in today's layout (method names, deterministic-only evaluations)."""
+    run = dict(run)
+    run["method"] = METHOD_ALIASES.get(run["method"], run["method"])
+    run.setdefault("family", family_of(settings.get("env", "PointGoals-v0"))[0])
+    run.setdefault("steps_to_solve_sampled", None)
+    run["curve"] = [c if "eval" in c else {**c, "eval": {"deterministic": {"success": c["eval_success"]}}}
+                    for c in run["curve"]]
+    return run
+
+
+# ---- summaries, tables and curves ------------------------------------------------------
+
+
+def _groups(runs: list):
+    for fam in sorted({r["family"] for r in runs}):
+        for k in sorted({r["num_tasks"] for r in runs if r["family"] == fam}):
+            for method in METHODS:
+                sel = [r for r in runs if r["family"] == fam and r["num_tasks"] == k and r["method"] == method]
+                if sel:
+                    yield fam, k, method, sel
 
 
 def summarise(runs: list) -> list:
+    """Per (family, K, method): solved runs and steps to solve (success families)."""
     rows = []
-    for k in sorted({r["num_tasks"] for r in runs}):
-        for method in METHODS:
-            sel = [r for r in runs if r["num_tasks"] == k and r["method"] == method]
-            if not sel:
-                continue
-            solved = [r for r in sel if r["solved"]]
-            steps = [r["steps_to_solve"] for r in solved]
-            walls = [r["wall_s_to_solve"] for r in solved]
-            rows.append({"num_tasks": k, "method": method, "runs": len(sel), "solved": len(solved),
-                         "budget": sel[0]["budget"],
-                         "median_steps": median(steps) if steps else None,
-                         "min_steps": min(steps) if steps else None, "max_steps": max(steps) if steps else None,
-                         "median_wall_s": median(walls) if walls else None,
-                         "min_wall_s": min(walls) if walls else None, "max_wall_s": max(walls) if walls else None,
-                         # Tasks with evaluation success 1.0 at each run's last evaluation.
-                         "tasks_solved_at_end": [sum(x >= 1.0 for x in r["curve"][-1]["eval_success"])
-                                                 for r in sel if r["curve"]]})
+    for fam, k, method, sel in _groups(runs):
+        solved = [r for r in sel if r["solved"]]
+        steps = [r["steps_to_solve"] for r in solved]
+        walls = [r["wall_s_to_solve"] for r in solved]
+        sampled = [r["steps_to_solve_sampled"] for r in sel if r.get("steps_to_solve_sampled") is not None]
+        last = [r["curve"][-1]["eval"]["deterministic"] for r in sel if r["curve"]]
+        rows.append({"family": fam, "num_tasks": k, "method": method, "runs": len(sel), "solved": len(solved),
+                     "budget": sel[0]["budget"],
+                     "median_steps": median(steps) if steps else None,
+                     "min_steps": min(steps) if steps else None, "max_steps": max(steps) if steps else None,
+                     "median_wall_s": median(walls) if walls else None,
+                     "min_wall_s": min(walls) if walls else None, "max_wall_s": max(walls) if walls else None,
+                     "solved_sampled": len(sampled), "median_steps_sampled": median(sampled) if sampled else None,
+                     # Tasks with deterministic evaluation success 1.0 at each run's last evaluation.
+                     "tasks_solved_at_end": [sum(x >= 1.0 for x in e["success"]) for e in last if "success" in e]})
     return rows
+
+
+def at_checkpoints(run: dict, checkpoints) -> list:
+    """(checkpoint, evaluation point) for each checkpoint: the first evaluation at or after it; and the
+    run's last evaluation (checkpoint None) where the run stopped (solved) before a later checkpoint."""
+    out = []
+    for c in checkpoints:
+        point = next((p for p in run["curve"] if p["env_steps"] >= c), None)
+        if point is not None and (not out or out[-1][1] is not point):
+            out.append((c, point))
+    if run["curve"] and (not out or out[-1][1] is not run["curve"][-1]):
+        out.append((None, run["curve"][-1]))
+    return out
+
+
+def _fmt(values, fmt="{:.0f}") -> str:
+    return " / ".join(fmt.format(v) for v in values) if values else "-"
+
+
+def markdown(data: dict, png_name: str) -> str:
+    s, runs = data["settings"], data["runs"]
+    parts = [f"Seeds {s['seeds']}; evaluation every {s['eval_every']} env steps, {s['eval_episodes']} episodes per "
+             f"task and action mode; wall = training time only (evaluations excluded); {load_note(s)}).\n"]
+    solve_rows = []
+    for r in data["summary"]:
+        if not FAMILIES[r["family"]].success:
+            continue
+        rng = (lambda lo, hi: "-" if lo is None else f"{lo:.0f}-{hi:.0f}")
+        solve_rows.append([r["family"], r["num_tasks"], r["method"], f"{r['solved']}/{r['runs']}", r["budget"],
+                           "-" if r["median_steps"] is None else int(r["median_steps"]),
+                           rng(r["min_steps"], r["max_steps"]),
+                           "-" if r["median_wall_s"] is None else round(r["median_wall_s"], 1),
+                           f"{r['solved_sampled']}/{r['runs']}",
+                           "-" if r["median_steps_sampled"] is None else int(r["median_steps_sampled"]),
+                           " ".join(f"{n}/{r['num_tasks']}" for n in r["tasks_solved_at_end"])])
+    if solve_rows:
+        parts.append("Steps to solve: every task's evaluation success 1.0 (deterministic actions; the run stops "
+                     "there), median and range over the solved runs; and the first evaluation where the sampled actions "
+                     "solved every task, before the run stopped.\n\n"
+                     + table(["family", "K", "method", "solved", "budget (env steps)", "env steps to solve (median)",
+                              "range", "wall s to solve (median)", "solved, sampled", "steps, sampled (median)",
+                              "tasks solved at the last evaluation, per seed"], solve_rows))
+    eval_rows = []
+    success = any(FAMILIES[f].success for f in {r["family"] for r in runs})
+    for fam, k, method, sel in _groups(runs):
+        for r in sorted(sel, key=lambda r: r["seed"]):
+            for c, p in at_checkpoints(r, s.get("checkpoints", {}).get(fam, [r["budget"]])):
+                row = [fam, k, method, r["seed"] if r.get("finished", True) else f"{r['seed']} (under way)",
+                       p["env_steps"]]
+                for mode in MODES:
+                    e = p["eval"].get(mode, {})
+                    row += [_fmt(e.get("return"))] + ([_fmt(e.get("success"), "{:.2g}")] if success else [])
+                eval_rows.append(row)
+    if eval_rows:
+        header = ["family", "K", "method", "seed", "env steps"]
+        for mode in MODES:
+            header += [f"return per task, {mode}"] + ([f"success per task, {mode}"] if success else [])
+        parts.append("Per-task evaluation at the checkpoints (the first evaluation at or after each; a run that "
+                     "solved stopped there and shows its last evaluation): each task's mean return (and success), deterministic and sampled "
+                     "actions.\n\n" + table(header, eval_rows))
+    return "\n".join(parts) + f"\n![learning curves]({png_name})\n"
 
 
 def plot(runs: list, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    ks = sorted({r["num_tasks"] for r in runs})
-    fig, axes = plt.subplots(2, len(ks), figsize=(5.5 * len(ks), 7), squeeze=False)
-    colours = {"embedpg_seed": "tab:blue", "embedpg_unbiased": "tab:green", "ppo": "tab:red"}
-    for col, k in enumerate(ks):
-        for r in (r for r in runs if r["num_tasks"] == k):
+    groups = sorted({(r["family"], r["num_tasks"]) for r in runs})
+    fig, axes = plt.subplots(3, len(groups), figsize=(5.5 * len(groups), 10), squeeze=False)
+    colours = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:purple", "tab:olive", "tab:red")))
+    for col, (fam, k) in enumerate(groups):
+        success = FAMILIES[fam].success
+        first_seed = {}
+        for r in (r for r in runs if (r["family"], r["num_tasks"]) == (fam, k)):
+            first_seed.setdefault(r["method"], r["seed"])
             x = [c["env_steps"] for c in r["curve"]]
-            label = r["method"] if r["seed"] == min(q["seed"] for q in runs if q["method"] == r["method"]) else None
-            axes[0][col].plot(x, [sum(v >= 1.0 for v in c["eval_success"]) / k for c in r["curve"]],
-                              color=colours[r["method"]], alpha=0.7, label=label, marker=".")
-            axes[1][col].plot(x, [c["train_return_mean"] if c["train_return_mean"] is not None else np.nan
-                                  for c in r["curve"]], color=colours[r["method"]], alpha=0.7, label=label)
-        axes[0][col].set_title(f"PointGoals K={k}: fraction of tasks solved (evaluation)")
-        axes[1][col].set_title(f"PointGoals K={k}: mean training episode return")
+            for row, mode in enumerate(MODES):
+                def y(c):
+                    e = c["eval"].get(mode)
+                    if not e:
+                        return np.nan
+                    if success and "success" in e:
+                        return sum(v >= 1.0 for v in e["success"]) / k
+                    return min(e["return"]) if "return" in e else np.nan
+                axes[row][col].plot(x, [y(c) for c in r["curve"]], color=colours[r["method"]], alpha=0.7,
+                                    marker=".", label=r["method"] if first_seed[r["method"]] == r["seed"] else None)
+            axes[2][col].plot(x, [c["train_return_mean"] if c["train_return_mean"] is not None else np.nan
+                                  for c in r["curve"]], color=colours[r["method"]], alpha=0.7)
+        what = "fraction of tasks solved" if success else "worst task's return"
+        for row, mode in enumerate(MODES):
+            axes[row][col].set_title(f"{fam} K={k}: {what} ({mode})", fontsize=9)
+        axes[2][col].set_title(f"{fam} K={k}: mean training episode return", fontsize=9)
         for ax in axes[:, col]:
             ax.set_xlabel("env steps")
-            ax.legend(loc="lower right", fontsize=8)
+        axes[0][col].legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
-def markdown(data: dict, png_name: str) -> str:
-    s = data["settings"]
-    rows = []
-    for r in data["summary"]:
-        def rng(lo, hi, fmt):
-            return "-" if lo is None else f"{fmt.format(lo)}-{fmt.format(hi)}"
-        rows.append([r["num_tasks"], r["method"], f"{r['solved']}/{r['runs']}", r["budget"],
-                     "-" if r["median_steps"] is None else int(r["median_steps"]),
-                     rng(r["min_steps"], r["max_steps"], "{:.0f}"),
-                     "-" if r["median_wall_s"] is None else round(r["median_wall_s"], 1),
-                     rng(r["min_wall_s"], r["max_wall_s"], "{:.0f}"),
-                     " ".join(f"{n}/{r['num_tasks']}" for n in r["tasks_solved_at_end"])])
-    return (f"Seeds {s['seeds']}; evaluation every {s['eval_every']} env steps, {s['eval_episodes']} episodes per "
-            f"task; wall = training time only (evaluations excluded); {load_note(s)}). Median and "
-            f"range over the solved runs.\n\n"
-            + table(["K", "method", "solved", "budget (env steps)", "env steps to solve (median)", "range",
-                     "wall s to solve (median)", "range", "tasks solved at the last evaluation, per seed"], rows)
-            + f"\n![learning curves]({png_name})\n")
-
-
 def render(data: dict, out: str) -> None:
     png = os.path.splitext(out)[0] + ".png"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    data["summary"] = summarise(data["runs"])
     plot(data["runs"], png)
     write_outputs("learning", data, markdown(data, os.path.basename(png)), out)
 
 
+def load(paths: list) -> dict:
+    """Saved results, their runs merged (settings of the first, seeds and checkpoints of all)."""
+    datas = []
+    for path in paths:
+        with open(path) as f:
+            datas.append(json.load(f))
+    settings = dict(datas[0]["settings"])
+    settings.setdefault("checkpoints", {})
+    runs = []
+    for d in datas:
+        runs += [upgrade(r, d["settings"]) for r in d["runs"]]
+        settings["checkpoints"] = {**d["settings"].get("checkpoints", {}), **settings["checkpoints"]}
+        settings["seeds"] = sorted(set(settings["seeds"]) | set(d["settings"]["seeds"]))
+    settings["machine_after"] = datas[-1]["settings"]["machine_after"]
+    return {"runs": runs, "settings": settings}
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.render:  # tables and curves again from a saved JSON, without training
-        with open(args.render) as f:
-            data = json.load(f)
-        data["summary"] = summarise(data["runs"])
-        render(data, args.out or args.render)
+    if args.render:  # tables and curves again from saved JSON, without training
+        data = load(args.render)
+        render(data, args.out or args.render[0])
         return data
+    out = args.out or os.path.join(common.RESULTS_DIR, f"learning_{args.family_name.split('-')[0].lower()}.json")
+    fam = args.family
     with quiet_warnings():
         init_ray(torch_threads=args.torch_threads)
-        settings = {"env": ENV, "copies_per_task": COPIES, "rollout_fragment_length": FRAGMENT,
-                    "ppo": {"train_batch": PPO_BATCH, "num_epochs": 10, "minibatch_size": 128, "lr": 3e-4},
+        layouts = {k: layout(fam, k) for k in args.num_tasks}
+        settings = {"env": fam.env_id, "family": args.family_name, "methods": args.methods,
+                    "layouts": {str(k): v for k, v in layouts.items()},
+                    "ppo": ppo_settings_for_json(fam), "embedpg_training_extra": args.training,
                     "seeds": args.seeds, "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
-                    "budget_k4": args.budget_k4, "budget_k8": args.budget_k8, "machine_before": machine()}
+                    "budgets": {str(k): args.budget or fam.budget(k) for k in args.num_tasks},
+                    "checkpoints": {args.family_name: [c for c in fam.checkpoints
+                                                       if c <= max(args.budget or fam.budget(k)
+                                                                   for k in args.num_tasks)]
+                                    or [args.budget or fam.budget(min(args.num_tasks))]},
+                    "machine_before": machine()}
         runs = []
+
+        def save(current=None):  # saved as it goes: the finished runs and the one under way
+            settings["machine_after"] = machine()
+            render({"runs": runs + ([dict(current)] if current else []), "settings": settings}, out)
         for k in args.num_tasks:
             for seed in args.seeds:
                 for method in args.methods:  # interleaved, so load hits every method alike
-                    budget = args.budget_k4 if k <= 4 else args.budget_k8
-                    runs.append(run_one(method, k, seed, budget, args))
-        settings["machine_after"] = machine()
-    data = {"runs": runs, "summary": summarise(runs), "settings": settings}
-    render(data, args.out or os.path.join(common.RESULTS_DIR, "learning.json"))
-    return data
+                    runs.append(run_one(args.family_name, method, k, seed, args.budget or fam.budget(k), args,
+                                        save=save))
+                    save()
+    return {"runs": runs, "summary": summarise(runs), "settings": settings}
 
 
 if __name__ == "__main__":

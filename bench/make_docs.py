@@ -18,8 +18,12 @@ from common import REPO_ROOT, RESULTS_DIR, table
 DOCS = os.path.join(REPO_ROOT, "docs")
 REGENERATE = """\
 python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (defaults, 1 epoch), ceiling
-python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    # ~15 min
-python3 bench/learning.py --num-tasks 8 --budget-k8 120000 --out bench/results/learning_k8.json  # ~30 min
+python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    # ~15 min, all methods
+python3 bench/learning.py --num-tasks 8 --budget 120000 --out bench/results/learning_k8.json  # ~30 min
+python3 bench/learning.py --num-tasks 4 --methods ppo --out bench/results/learning_pointgoals_k4_ppo.json  # ~3 min
+python3 bench/learning.py --num-tasks 8 --methods ppo --out bench/results/learning_pointgoals_k8_ppo.json  # ~5 min
+python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo --out bench/results/learning_halfcheetahdir_ppo.json  # ~30 min; any family: --env
+python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
 python3 bench/make_docs.py                       # this page"""
@@ -72,6 +76,22 @@ def targets(throughput, memory) -> str:
     return table(["target", "wanted", "measured", "met"], rows)
 
 
+def learning_sections() -> list:
+    """(title, markdown file) of every `bench/learning.py` result in bench/results/, by family and K."""
+    sections = []
+    for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("learning") and f.endswith(".json")):
+        data = _read(name)
+        if _read(name[:-5] + ".md") is None or not data.get("runs"):
+            continue
+        runs, settings = data["runs"], data["settings"]
+        family = settings.get("family") or settings.get("env", "PointGoals-v0").split("/")[-1]
+        ks = ", ".join(str(k) for k in sorted({r["num_tasks"] for r in runs}))
+        methods = ", ".join(sorted({r["method"] for r in runs}))
+        sections.append((f"## Learning (`bench/learning.py`): {family}, K = {ks}; {methods} (`{name}`)",
+                         name[:-5] + ".md"))
+    return sections
+
+
 def main(argv=None) -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     throughput, memory = _read("throughput.json"), _read("memory.json")
@@ -88,8 +108,7 @@ def main(argv=None) -> None:
              "## Targets\n", targets(throughput, memory)]
     sections = [("## Throughput (`bench/throughput.py`)", "throughput.md"),
                 ("### Before the optimisation (same script on commit 47cf939, the code before it; run just before the table above)", "throughput_before.md"),
-                ("## Learning speed (`bench/learning.py`), K = 4", "learning_k4.md"),
-                ("## Learning speed, K = 8", "learning_k8.md"),
+                *learning_sections(),
                 ("## Scaling (`bench/scaling.py`)", "scaling.md"),
                 ("## Memory (`bench/memory.py`)", "memory.md")]
     for title, name in sections:

@@ -5,12 +5,14 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 sys.path.insert(0, BENCH)
 
 import common  # noqa: E402
+import families  # noqa: E402
 import learning  # noqa: E402
 import memory  # noqa: E402
 import scaling  # noqa: E402
@@ -70,20 +72,119 @@ def test_scaling_quick(ray_session, tmp_path):
     assert md.count("\n| ") == 4  # header, separator and the two layouts
 
 
+def _check_learning_run(r, num_tasks, success):
+    assert r["curve"] and r["finished"], r["method"]
+    point = r["curve"][-1]
+    assert point["env_steps"] >= r["budget"] or r["solved"]
+    for mode in learning.MODES:  # both action modes, every task
+        e = point["eval"][mode]
+        assert len(e["return"]) == num_tasks and all(np.isfinite(e["return"]))
+        if success:
+            assert len(e["success"]) == num_tasks and all(0.0 <= x <= 1.0 for x in e["success"])
+        else:
+            assert "success" not in e
+    assert r["solved"] == (success and min(point["eval"]["deterministic"]["success"]) >= 1.0)
+
+
 def test_learning_quick(ray_session, tmp_path):
     out = str(tmp_path / "learning.json")
     learning.main(["--quick", "--torch-threads", "0", "--out", out])
     data, md = _load(out)
-    assert {r["method"] for r in data["runs"]} == set(learning.METHODS)
+    methods = [m for m in families.METHODS if not m.startswith("clipped") or families.supports_update_field()]
+    assert [r["method"] for r in data["runs"]] == methods
     for r in data["runs"]:
-        assert r["curve"], r["method"]
-        point = r["curve"][-1]
-        assert point["env_steps"] >= 1000 and len(point["eval_success"]) == 4
-        assert all(0.0 <= x <= 1.0 for x in point["eval_success"])
-        assert r["solved"] == (point["eval_min_success"] >= 1.0)
-    assert len(data["summary"]) == 3
+        assert r["family"] == "PointGoals-v0" and r["budget"] == 1000
+        _check_learning_run(r, 4, success=True)
+    assert [s["method"] for s in data["summary"]] == methods
     assert os.path.getsize(str(tmp_path / "learning.png")) > 1000
-    assert "learning.png" in md
+    assert "learning.png" in md and "| PointGoals-v0 | 4 | ppo | 0/1 |" in md
+
+
+# One robot family per simulator package (each quick run is one PPO batch of 4000 steps).
+ROBOTS = [("mujoco", "HalfCheetahDir-v0", 2, False), ("metaworld", "MetaWorldMT1-v0", 4, True)]
+
+
+@pytest.mark.parametrize("package,env,num_tasks,success", ROBOTS, ids=[r[1] for r in ROBOTS])
+def test_learning_quick_robot_family(ray_session, tmp_path, package, env, num_tasks, success):
+    pytest.importorskip(package)  # an optional extra (rllib-embed[mujoco] / [metaworld])
+    out = str(tmp_path / "robot.json")
+    learning.main(["--env", env, "--quick", "--methods", "literal_seed", "ppo", "--torch-threads", "0",
+                   "--out", out])
+    data, md = _load(out)
+    assert [r["method"] for r in data["runs"]] == ["literal_seed", "ppo"]
+    for r in data["runs"]:
+        _check_learning_run(r, num_tasks, success)
+    assert ("Steps to solve" in md) == success and "return per task, sampled" in md
+
+
+@pytest.mark.parametrize("name", list(families.FAMILIES))
+def test_every_family_gives_ppo_and_embedpg_the_same_env_copies(name):
+    family = families.FAMILIES[name]
+    k = families.default_num_tasks(family)[0]
+    embedpg = families.embedpg_config(family, "literal_seed", k, seed=0)
+    ppo = families.ppo_config(family, k, seed=0)
+    copies = k * embedpg.copies_per_task
+    assert embedpg.num_env_runners == ppo.num_env_runners == 0
+    assert embedpg.num_envs_per_env_runner == ppo.num_envs_per_env_runner == copies
+    assert ppo.env_config == {**embedpg.env_config, "flat_obs": True}
+    settings = families.PPO_SETTINGS[family.ppo]
+    assert ppo.train_batch_size_per_learner == copies * ppo.rollout_fragment_length
+    assert abs(ppo.train_batch_size_per_learner - settings["train_batch"]) < copies
+    assert (ppo.num_epochs, ppo.minibatch_size, ppo.lr) == (10, settings["minibatch_size"], 3e-4)
+    if family.ppo == "mujoco":  # RLlib's MuJoCo settings, with its observation filter
+        assert (ppo.lambda_, ppo.clip_param, ppo.vf_clip_param) == (0.95, 0.2, float("inf"))
+        assert ppo._env_to_module_connector is not None
+    if family.fixed_tasks is None:
+        assert embedpg.env_config["num_tasks"] == k
+
+
+BAD_ARGS = {
+    "unknown env": (["--env", "CartPole-v1"], "--env: unknown family 'CartPole-v1'"),
+    "unknown method": (["--methods", "sac"], "--methods: unknown method 'sac'"),
+    "fixed K": (["--env", "HalfCheetahDir-v0", "--num-tasks", "4"], "--num-tasks: HalfCheetahDir-v0 has K=2"),
+    "K below 1": (["--num-tasks", "0"], "--num-tasks: K must be >= 1"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGS))
+def test_learning_bad_arguments_get_one_line_errors(case):
+    argv, message = BAD_ARGS[case]
+    with pytest.raises(ValueError) as e:
+        learning.parse_args(argv)
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_learning_clipped_methods_need_the_update_field(monkeypatch):
+    monkeypatch.setattr(families, "supports_update_field", lambda: False)
+    with pytest.raises(ValueError, match="--methods: clipped_seed needs EmbedPGConfig.training"):
+        learning.parse_args(["--methods", "ppo", "clipped_seed"])
+    assert "clipped_seed" not in learning.parse_args([]).methods
+
+
+@pytest.mark.parametrize("argv", [["--training", "[1]"], ["--budget", "0"], ["--eval-every", "-5"]])
+def test_learning_bad_numbers_and_json_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        learning.parse_args(argv)
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_learning_methods_map_to_embedpg_training_fields():
+    assert families.method_training("clipped_unbiased") == {"update": "clipped", "estimator": "unbiased"}
+    assert families.method_training("literal_seed") == {"update": "literal", "estimator": "seed"}
+    assert families.method_training("ppo") == {}
+
+
+def test_learning_render_merges_saved_results_and_reads_older_files(tmp_path):
+    old = os.path.join(common.RESULTS_DIR, "learning_k4.json")  # before --env/--methods: embedpg_seed, ...
+    out = str(tmp_path / "merged.json")
+    data = learning.main(["--render", old, "--out", out])
+    _, md = _load(out)
+    with open(old) as f:
+        runs = json.load(f)["runs"]
+    assert len(data["runs"]) == len(runs)
+    assert {r["method"] for r in data["runs"]} == {"literal_seed", "literal_unbiased", "ppo"}
+    ppo_solved = sum(r["solved"] for r in runs if r["method"] == "ppo")
+    assert f"| PointGoals-v0 | 4 | ppo | {ppo_solved}/3 |" in md
 
 
 def test_memory_case_and_table(ray_session):
@@ -97,3 +198,25 @@ def test_memory_case_and_table(ray_session):
     assert "| embedpg | 4 | 4 | 200 |" in md
     assert memory.cases(memory.parse_args(["--quick"])) == [
         {"algo": "embedpg", "num_tasks": 4, "history_len": 4}, {"algo": "ppo", "num_tasks": 4, "history_len": None}]
+
+
+def test_make_docs_shows_every_learning_result():
+    import make_docs
+    sections = make_docs.learning_sections()
+    names = [md for _, md in sections]
+    saved = sorted(f[:-5] + ".md" for f in os.listdir(common.RESULTS_DIR)
+                   if f.startswith("learning") and f.endswith(".json"))
+    assert names == saved and "learning_k4.md" in names
+    title = dict((md, t) for t, md in sections)["learning_k4.md"]
+    assert "PointGoals-v0, K = 4" in title and "embedpg_seed" in title
+
+
+def test_learning_saves_a_run_under_way_after_each_evaluation(ray_session):
+    args = learning.parse_args(["--quick", "--eval-every", "400", "--methods", "literal_seed", "--torch-threads", "0"])
+    args.eval_every = 400  # --quick sets one evaluation at the budget; here two before it
+    saved = []
+    run = learning.run_one("PointGoals-v0", "literal_seed", 4, 0, 1000, args,
+                           save=lambda r: saved.append(json.loads(json.dumps(r))))
+    assert [r["finished"] for r in saved] == [False, False] and run["finished"]
+    assert [len(r["curve"]) for r in saved] == [1, 2] and len(run["curve"]) == 3
+    assert [p["env_steps"] for p in run["curve"]] == [400, 800, 1000]  # EmbedPG: 200 env steps per iteration

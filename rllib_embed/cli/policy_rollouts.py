@@ -18,6 +18,23 @@ def evaluate_policy(config, checkpoint: str, module, env_config: Mapping[str, An
                     seed: int, explore: bool = False) -> List[Dict[str, Any]]:
     """[{"task", "episode_return_mean", "success_mean" (where info has it), "episodes"}, ...];
     task None for a single-task env. Actions: deterministic, or sampled (`explore`)."""
+    def restore(runner):
+        runner.restore_from_path(os.path.join(checkpoint, "env_runner"))  # connector states
+        runner.module.set_state(module.get_state(inference_only=runner.module.inference_only))
+    return _evaluate(config, restore, env_config, episodes, seed, explore)
+
+
+def evaluate_live_policy(algo, episodes: int, seed: int, explore: bool = False,
+                         env_config: Mapping[str, Any] | None = None) -> List[Dict[str, Any]]:
+    """`evaluate_policy` of a live algorithm with a local env runner (num_env_runners=0):
+    its module weights and connector statistics (e.g. MeanStdFilter's) as they are now."""
+    state = algo.env_runner.get_state()
+    return _evaluate(algo.config, lambda runner: runner.set_state(state),
+                     algo.config.env_config if env_config is None else env_config, episodes, seed, explore)
+
+
+def _evaluate(config, restore, env_config: Mapping[str, Any], episodes: int, seed: int,
+              explore: bool) -> List[Dict[str, Any]]:
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
     config = config.copy(copy_frozen=False)
@@ -26,8 +43,7 @@ def evaluate_policy(config, checkpoint: str, module, env_config: Mapping[str, An
     config.debugging(seed=seed)
     runner = SingleAgentEnvRunner(config=config)
     try:
-        runner.restore_from_path(os.path.join(checkpoint, "env_runner"))  # connector states
-        runner.module.set_state(module.get_state(inference_only=runner.module.inference_only))
+        restore(runner)
         env = runner.env.unwrapped.envs[0]
         num_tasks = _wrapper_attr(env, "num_tasks")
         tasks = list(range(num_tasks)) if num_tasks and _wrapper_attr(env, "set_task") else [None]

@@ -8,6 +8,8 @@ copies. Chosen with `env_config={"flat_obs": True, ...}` on any id this package 
 
 from __future__ import annotations
 
+import multiprocessing
+import re
 from typing import Any
 
 import gymnasium as gym
@@ -68,9 +70,32 @@ class FlatTaskObservation(gym.Wrapper):
 def env_copy_index(env_config: Any) -> int:
     """A start offset that differs between RLlib's env copies (0 outside RLlib).
 
-    RLlib's EnvContext gives the runner (worker_index) and the slot in its vector
-    (vector_index); the offset only staggers the copies, the cycling covers every task.
+    RLlib 2.60's new-stack env runners build their ``num_envs_per_env_runner`` copies with
+    ``gym.make_vec`` and hand every copy the *same* ``EnvContext``, with ``vector_index``
+    left at 0 (ray/rllib/env/single_agent_env_runner.py ``make_env``). So the copies are
+    counted here: consecutive calls with the same context object (one ``make_vec``, "sync"
+    mode) get slots 0, 1, 2, ...; in "async" mode each copy lives in a gymnasium worker
+    process whose name carries the copy's index. The offset is then
+    ``vector_index + slot + 31 * worker_index``; it only staggers the copies (the cycling
+    still covers every task), and a plain dict (no ``worker_index``: outside RLlib) gives 0.
     """
+    if not hasattr(env_config, "worker_index"):
+        return 0
     worker = int(getattr(env_config, "worker_index", 0) or 0)
     vector = int(getattr(env_config, "vector_index", 0) or 0)
-    return vector + 31 * worker
+    return vector + _slot_in_vector(env_config) + 31 * worker
+
+
+# The context of the last copy built in this process and how many copies it has built.
+_last_context: list = [None, 0]
+_ASYNC_WORKER = re.compile(r"^Worker<AsyncVectorEnv>-(\d+)$")  # gymnasium 1.x AsyncVectorEnv's process name
+
+
+def _slot_in_vector(env_config: Any) -> int:
+    """The copy's index within one ``make_vec`` call (see ``env_copy_index``)."""
+    if _last_context[0] is env_config:
+        _last_context[1] += 1
+    else:  # a new vector (a fresh EnvContext): count from 0 again, whatever was built before
+        _last_context[0], _last_context[1] = env_config, 0
+    match = _ASYNC_WORKER.match(multiprocessing.current_process().name)
+    return _last_context[1] + (int(match.group(1)) if match else 0)
