@@ -3,9 +3,11 @@
     python3 bench/throughput.py                 # PointGoals K=4, D=2, I=25, local env runner
     python3 bench/throughput.py --quick         # a few iterations, for a smoke test
 
-Rows: EmbedPG; PPO at RLlib's defaults (30 epochs, minibatch 128, on the same train batch
-K*D*I); PPO with one epoch; and the ceiling: EmbedPG's own env runners and module
-sampling the same rounds with no learning (no on-policy method can train faster).
+Rows: EmbedPG (the literal update); PPO at RLlib's defaults (30 epochs, minibatch 128, on
+the same train batch K*D*I); PPO with one epoch; EmbedPG's clipped update beside PPO at the
+same epochs and minibatch size (`--clipped-epochs`, `--clipped-minibatch`); and the ceiling:
+EmbedPG's own env runners and module sampling the same rounds with no learning (no
+on-policy method can train faster).
 The competitors run interleaved (A, B, C, A, B, C, ...) so load on a shared machine hits
 them alike; each round's ratios are taken within the round, and medians are reported.
 Each row's time is split into sampling, learner connectors (episodes -> train batch,
@@ -32,6 +34,9 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=4, help="interleaved rounds (A,B,C,...) per competitor")
     p.add_argument("--iterations", type=int, default=30, help="timed iterations per competitor per round")
     p.add_argument("--warmup", type=int, default=5, help="untimed iterations per competitor before the rounds")
+    p.add_argument("--clipped-epochs", type=int, default=10, help="epochs of the clipped update and its PPO peer")
+    p.add_argument("--clipped-minibatch", type=int, default=100,
+                   help="minibatch size (rows) of the clipped update and its PPO peer")
     p.add_argument("--quick", action="store_true", help="1 round of 3 iterations after 2 warm-up ones")
     p.add_argument("--out", help="JSON path (default bench/results/throughput.json; the .md goes beside it)")
     add_common_args(p)
@@ -49,10 +54,14 @@ def measure(args) -> dict:
     layout = dict(num_tasks=args.num_tasks, copies=args.copies, fragment=args.fragment,
                   num_env_runners=args.num_env_runners)
     init_ray(torch_threads=args.torch_threads)
+    same_epochs = dict(num_epochs=args.clipped_epochs, minibatch_size=args.clipped_minibatch)
+    settings["clipped"] = same_epochs
     algos = {
         "embedpg": TimedAlgo("embedpg", embedpg_config(**layout)),
         "ppo": TimedAlgo("ppo", ppo_config(**layout)),
         "ppo_one_epoch": TimedAlgo("ppo_one_epoch", ppo_config(**layout, num_epochs=1)),
+        "embedpg_clipped": TimedAlgo("embedpg_clipped", embedpg_config(**layout, **same_epochs, update="clipped")),
+        "ppo_same_epochs": TimedAlgo("ppo_same_epochs", ppo_config(**layout, **same_epochs)),
     }
     ppo_cfg = algos["ppo"].algo.config
     settings["ppo_defaults"] = {"num_epochs": ppo_cfg.num_epochs, "minibatch_size": ppo_cfg.minibatch_size,
@@ -78,6 +87,8 @@ def measure(args) -> dict:
         row["ratio_vs_ppo"] = row["embedpg"]["steps_per_s"] / row["ppo"]["steps_per_s"]
         row["ratio_vs_ppo_one_epoch"] = row["embedpg"]["steps_per_s"] / row["ppo_one_epoch"]["steps_per_s"]
         row["ratio_vs_ceiling"] = row["embedpg"]["steps_per_s"] / row["ceiling"]["steps_per_s"]
+        row["ratio_clipped_vs_ppo_same_epochs"] = \
+            row["embedpg_clipped"]["steps_per_s"] / row["ppo_same_epochs"]["steps_per_s"]
         rounds.append(row)
         print({k: round(v["steps_per_s"], 1) if isinstance(v, dict) else round(v, 3) for k, v in row.items()},
               file=sys.stderr, flush=True)
@@ -99,7 +110,11 @@ def measure(args) -> dict:
         "ratio_vs_ppo": median([r["ratio_vs_ppo"] for r in rounds]),
         "ratio_vs_ppo_one_epoch": median([r["ratio_vs_ppo_one_epoch"] for r in rounds]),
         "ratio_vs_ceiling": median([r["ratio_vs_ceiling"] for r in rounds]),
-        "split_s_per_iteration": {name: split(name) for name in ("embedpg", "ppo", "ppo_one_epoch")},
+        "embedpg_clipped_steps_per_s": med("embedpg_clipped"),
+        "ppo_same_epochs_steps_per_s": med("ppo_same_epochs"),
+        "ratio_clipped_vs_ppo_same_epochs": median([r["ratio_clipped_vs_ppo_same_epochs"] for r in rounds]),
+        "split_s_per_iteration": {name: split(name) for name in
+                                  ("embedpg", "ppo", "ppo_one_epoch", "embedpg_clipped", "ppo_same_epochs")},
         "rounds": rounds,
         "settings": settings,
     }
@@ -108,14 +123,22 @@ def measure(args) -> dict:
 def markdown(data: dict) -> str:
     s = data["settings"]
     rates = [r for r in data["rounds"]]
-    header = ["row", "env steps/s (median)", "range over rounds", "EmbedPG / row (median of paired rounds)"] \
+    header = ["row", "env steps/s (median)", "range over rounds",
+              "EmbedPG / row (median of paired rounds; clipped rows: clipped / PPO)"] \
         + [f"{p} ms/iter" for p in PHASES]
     rows = []
     for name, label, ratio in (("embedpg", "EmbedPG", 1.0),
                                ("ppo", f"PPO defaults ({s['ppo_defaults']['num_epochs']} epochs, "
                                        f"minibatch {s['ppo_defaults']['minibatch_size']})", data["ratio_vs_ppo"]),
                                ("ppo_one_epoch", "PPO, 1 epoch", data["ratio_vs_ppo_one_epoch"]),
-                               ("ceiling", "ceiling: EmbedPG's runners sampling only", data["ratio_vs_ceiling"])):
+                               ("ceiling", "ceiling: EmbedPG's runners sampling only", data["ratio_vs_ceiling"]),
+                               ("embedpg_clipped", f"EmbedPG clipped ({s['clipped']['num_epochs']} epochs, minibatch "
+                                                   f"{s['clipped']['minibatch_size']})",
+                                data.get("ratio_clipped_vs_ppo_same_epochs", "-")),
+                               ("ppo_same_epochs", f"PPO ({s['clipped']['num_epochs']} epochs, minibatch "
+                                                   f"{s['clipped']['minibatch_size']})", 1.0)):
+        if name not in rates[0]:
+            continue  # a result from before the clipped rows
         values = [r[name]["steps_per_s"] for r in rates]
         split = data["split_s_per_iteration"].get(name)
         phase_cells = [1000 * split[p] for p in PHASES] if split else ["-"] * len(PHASES)

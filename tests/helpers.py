@@ -7,6 +7,7 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
 
@@ -39,6 +40,7 @@ def sample_batch(module, tasks, obs, windows, steps, seed=0):
         noise[i] = torch.randn(module.latent_dim, generator=g) if steps[i] == 0 else noise[i - 1]
     obs = torch.as_tensor(obs, dtype=torch.float32)
     with torch.no_grad():
+        emb_mean, emb_log_std = module.embedding_params(task)
         z = module.skill(task, noise)
         dist_inputs = module.policy_dist_inputs(obs, z)
         if module.discrete:
@@ -46,6 +48,8 @@ def sample_batch(module, tasks, obs, windows, steps, seed=0):
         else:
             mean, log_std = dist_inputs.chunk(2, -1)
             actions = mean + log_std.exp() * torch.randn(mean.shape, generator=g)
+        action_logp = module.get_train_action_dist_cls().from_logits(dist_inputs).logp(actions)
+        embedding_logp = diag_gaussian_log_prob(z, emb_mean, emb_log_std)
     return {
         Columns.OBS: {"obs": obs, "task": task},
         Columns.ACTIONS: actions,
@@ -54,4 +58,8 @@ def sample_batch(module, tasks, obs, windows, steps, seed=0):
         C.OBS_WINDOW: torch.as_tensor(windows, dtype=torch.float32),
         C.STEP_IN_SEGMENT: torch.as_tensor(steps),
         C.TIME_LEFT: torch.ones(n),
+        # What the env runner (action log-prob) and the learner's pre-update pass add.
+        Columns.ACTION_LOGP: action_logp,
+        C.SAMPLED_SKILL: z,
+        C.EMBEDDING_LOGP_OLD: embedding_logp,
     }

@@ -80,7 +80,7 @@ def _estimator_gradient(module, estimator, n, g):
         r_hat = augmented_reward(-((a - GOALS[t]) ** 2).sum(-1), log_q, log_std.sum(-1) + 1.4189385, A2, A3)
     batch = {Columns.OBS: {"obs": obs, "task": task}, Columns.ACTIONS: a, Columns.ACTION_DIST_INPUTS: dist_inputs,
              C.Z_NOISE: noise, C.OBS_WINDOW: obs[:, None], C.STEP_IN_SEGMENT: torch.zeros(n, dtype=torch.long),
-             C.TIME_LEFT: torch.ones(n),
+             C.TIME_LEFT: torch.ones(n), C.SAMPLED_SKILL: z,
              C.POLICY_WEIGHT: r_hat, C.EMBEDDING_WEIGHT: r_hat}
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=0.99,
                             alpha1=A1, alpha2=A2, alpha3=A3, num_segments=n)

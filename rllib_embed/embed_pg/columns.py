@@ -24,12 +24,18 @@ STEP_IN_SEGMENT = "step_in_segment"  # i, counted from the chunk's first step
 # of V's baseline (returns are truncated at the sample's end, which the state does not
 # show). A function of i alone, so the baseline never sees how the episode goes on.
 TIME_LEFT = "time_left"
+# advantages="gae": the `obs` part of s_{i+1}, the observation after step i (at a segment's
+# last row, the one after the cut or the time-limit truncation: V's bootstrap input).
+NEXT_OBS = "next_obs"
 INTRINSIC_LOG_Q = "intrinsic_log_q"  # log q(z | a_i, s_i^H), no gradient
 INTRINSIC_ENTROPY = "intrinsic_entropy"  # H[pi(.|s_i, z)], no gradient
 AUGMENTED_REWARD = "augmented_reward"  # r_hat_i
 POLICY_WEIGHT = "policy_weight"  # weight of log pi(a_i|s_i,z_phi): R, or R_i, minus baseline
 EMBEDDING_WEIGHT = "embedding_weight"  # weight of log p(z|t): segment R minus its baseline
 VALUE_TARGETS = "value_targets"  # regression target of V(s_i, z)
+# Pre-update values for the clipped update's ratios (the learner's pass before the first epoch).
+SAMPLED_SKILL = "sampled_skill"  # z as sampled for the episode, a constant
+EMBEDDING_LOGP_OLD = "embedding_logp_old"  # log p_old(z | t)
 
 # Forward-train outputs of the module.
 Z_PHI = "z_phi"  # re-parameterised z, differentiable w.r.t. phi

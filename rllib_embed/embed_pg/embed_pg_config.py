@@ -1,5 +1,6 @@
 """EmbedPGConfig: every hyper-parameter of the method, with defaults and validation."""
 
+import math
 from numbers import Integral, Real
 from typing import Any, Dict, List, Optional, Union
 
@@ -9,10 +10,11 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
-from rllib_embed.embed_pg.losses import ESTIMATORS
+from rllib_embed.embed_pg.losses import ESTIMATORS, UPDATES
 from rllib_embed.embed_pg.task_assignment import sampling_envs
 
 RETURNS = ("reward_to_go", "segment")
+ADVANTAGES = (None, "returns", "gae")
 BASELINES = (None, "value")
 EMBEDDING_BASELINES = (None, "task_mean")
 ACTIVATIONS = ("tanh", "relu", "elu")
@@ -79,6 +81,14 @@ class EmbedPGConfig(AlgorithmConfig):
         self.value_epochs = 10  # passes over each batch that fit V (the first num_epochs also step the rest)
         self.gamma = 0.99
         self.num_epochs = 1
+        # The update (docs/learning.md): "literal", the derivation's one step per batch, or
+        # "clipped", PPO's clipped ratio on the score terms over num_epochs x minibatches.
+        self.update = "literal"
+        self.advantages = None  # None: "returns" (literal) / "gae" (clipped)
+        self.lambda_ = 0.95  # GAE's lambda (advantages="gae")
+        self.clip_param = 0.2  # PPO's epsilon (update="clipped")
+        self.normalize_advantages = None  # None: on for the clipped update, off for the literal one
+        self.target_kl = None  # clipped: stop a batch's epochs once a minibatch's KL(pi_old||pi) exceeds it
         # Sampling: I steps from every env (one more or fewer where a reset fell inside), one round per step.
         self.rollout_fragment_length = 50
         self.batch_mode = "truncate_episodes"
@@ -100,6 +110,8 @@ class EmbedPGConfig(AlgorithmConfig):
         value_hiddens=NotProvided, activation=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
         vf_loss_coeff=NotProvided, value_epochs=NotProvided,
+        update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
+        normalize_advantages=NotProvided, target_kl=NotProvided,
         **kwargs,
     ) -> "EmbedPGConfig":
         """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
@@ -128,9 +140,26 @@ class EmbedPGConfig(AlgorithmConfig):
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
-            value_epochs: passes over each batch that fit V. Passes beyond `num_epochs`
-                fit V alone; the batch's weights were computed before them, so the
-                estimator keeps its expectation while the baseline improves.
+            value_epochs: passes over each batch that fit V (update="literal"). Passes
+                beyond `num_epochs` fit V alone; the batch's weights were computed before
+                them, so the estimator keeps its expectation while the baseline improves.
+            update: "literal" (default: the derivation's gradient, `num_epochs` full-batch
+                steps) or "clipped" (PPO's clipped ratio, Schulman et al. 2017 eq. 7, on the
+                log pi and log p(z|t) score terms; `num_epochs` epochs over minibatches of
+                `minibatch_size` rows of whole segments; V fitted in the same steps). See
+                docs/learning.md for the recommended robot settings.
+            advantages: weight of the score terms. "returns": the literal segment returns
+                (`returns`, `baseline`); "gae": GAE(gamma, lambda_) over r_hat with V
+                bootstrapped where a segment is cut or truncated (needs baseline="value").
+                None: "returns" for the literal update, "gae" for the clipped one.
+            lambda_: GAE's lambda in [0, 1] (advantages="gae").
+            clip_param: PPO's clip epsilon > 0 (update="clipped").
+            normalize_advantages: standardise both score weights over each batch; None:
+                on for the clipped update, off for the literal one.
+            target_kl: None or > 0 (update="clipped"): once a minibatch's estimated
+                KL(pi_old || pi) exceeds it, the batch's remaining minibatches are skipped.
+            minibatch_size (RLlib's): update="clipped" only: None (the whole batch) or an int
+                >= rollout_fragment_length, in rows; minibatches hold whole segments.
         """
         super().training(**kwargs)
         for name, value in list(locals().items()):
@@ -148,11 +177,23 @@ class EmbedPGConfig(AlgorithmConfig):
         return self.num_tasks if self.num_tasks is not None else (self.env_config or {}).get("num_tasks")
 
     @property
+    def resolved_advantages(self) -> str:
+        """"returns" or "gae": `advantages`, or the update's default where it is None."""
+        return self.advantages or ("gae" if self.update == "clipped" else "returns")
+
+    @property
+    def resolved_normalize_advantages(self) -> bool:
+        """`normalize_advantages`, or the update's default (clipped: on) where it is None."""
+        if self.normalize_advantages is None:
+            return self.update == "clipped"
+        return self.normalize_advantages
+
+    @property
     def learner_passes(self) -> int:
         """RLlib epochs over each batch: num_epochs full ones. The passes that fit V alone (up to
         value_epochs) run inside the learner's last full pass; with several (DDP) learners they
         stay RLlib epochs, so that DDP all-reduces their gradients."""
-        if self.num_learners > 1:
+        if self.num_learners > 1 and self.update == "literal":
             return max(self.num_epochs, self.value_epochs if self.baseline == "value" else 1)
         return self.num_epochs
 
@@ -215,9 +256,7 @@ class EmbedPGConfig(AlgorithmConfig):
                              f"got {self.normalize_observations!r}")
         _check_int(self, "num_epochs", 1)
         _check_int(self, "value_epochs", 1)
-        if self.minibatch_size is not None:
-            raise ValueError("EmbedPGConfig.minibatch_size must be None: each gradient step uses the whole "
-                             f"K*D*I batch, as the derivation does; got {self.minibatch_size!r}")
+        self._validate_update()
         if not self.add_default_connectors_to_learner_pipeline:
             raise ValueError("EmbedPGConfig.add_default_connectors_to_learner_pipeline must be True: EmbedPG's "
                              "learner adds its s^H windows and surrogate weights to that pipeline")
@@ -225,6 +264,38 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError(f"EmbedPGConfig.framework must be 'torch'; got {self.framework_str!r}")
         if not self.enable_rl_module_and_learner:
             raise ValueError("EmbedPG runs on RLlib's new API stack only (enable_rl_module_and_learner=True)")
+
+    def _validate_update(self) -> None:
+        """The update's fields: update, advantages, lambda_, clip_param, normalize_advantages,
+        target_kl, minibatch_size."""
+        _check_choice(self, "update", UPDATES)
+        _check_choice(self, "advantages", ADVANTAGES)
+        _check_real(self, "lambda_", minimum=0.0, maximum=1.0)
+        _check_real(self, "clip_param", minimum=0.0, strict=True)
+        if self.normalize_advantages is not None and not isinstance(self.normalize_advantages, bool):
+            raise ValueError("EmbedPGConfig.normalize_advantages must be one of [None, False, True]; "
+                             f"got {self.normalize_advantages!r}")
+        if self.target_kl is not None:
+            _check_real(self, "target_kl", minimum=0.0, strict=True)
+        if self.resolved_advantages == "gae" and self.baseline != "value":
+            raise ValueError("EmbedPGConfig.advantages='gae' needs baseline='value' (GAE's TD errors use V); "
+                             f"got baseline={self.baseline!r}")
+        if self.update == "literal":
+            if self.minibatch_size is not None:
+                raise ValueError("EmbedPGConfig.minibatch_size must be None with update='literal': each gradient "
+                                 "step uses the whole K*D*I batch, as the derivation does (minibatches: "
+                                 f"update='clipped'); got {self.minibatch_size!r}")
+            return
+        I = self.rollout_fragment_length
+        if self.minibatch_size is not None and (
+                isinstance(self.minibatch_size, bool) or not isinstance(self.minibatch_size, Integral)
+                or (isinstance(I, Integral) and self.minibatch_size < I)):
+            raise ValueError(f"EmbedPGConfig.minibatch_size must be None or an int >= rollout_fragment_length "
+                             f"(I={I}), so that a minibatch holds whole segments; got {self.minibatch_size!r}")
+        if self.num_learners > 1:
+            raise ValueError("EmbedPGConfig.update='clipped' runs on one learner (num_learners 0 or 1): the "
+                             "learners' minibatch counts would differ and DDP would wait; "
+                             f"got num_learners={self.num_learners}")
 
     def _validate_sampling(self) -> None:
         _check_int(self, "copies_per_task", 1)
@@ -279,11 +350,13 @@ def _check_int(config, name: str, minimum: int) -> None:
         raise ValueError(f"EmbedPGConfig.{name} must be an int >= {minimum}; got {value!r}")
 
 
-def _check_real(config, name: str, minimum: float, strict: bool = False) -> None:
+def _check_real(config, name: str, minimum: float, strict: bool = False, maximum: Optional[float] = None) -> None:
     value = getattr(config, name)
-    ok = isinstance(value, Real) and not isinstance(value, bool) and (value > minimum if strict else value >= minimum)
+    ok = isinstance(value, Real) and not isinstance(value, bool) and (value > minimum if strict else value >= minimum) \
+        and (maximum is None or value <= maximum) and math.isfinite(value)  # NaN fails every comparison
     if not ok:
-        raise ValueError(f"EmbedPGConfig.{name} must be a number {'>' if strict else '>='} {minimum}; got {value!r}")
+        bound = f"{'>' if strict else '>='} {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ValueError(f"EmbedPGConfig.{name} must be a finite number {bound}; got {value!r}")
 
 
 def _check_choice(config, name: str, allowed) -> None:

@@ -11,13 +11,14 @@ re-parameterised value, a_i the sampled action (a constant), a_i(theta, phi) its
 re-parameterised value.
 """
 
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy
 
 ESTIMATORS = ("seed", "unbiased")
+UPDATES = ("literal", "clipped")
 
 
 def policy_score_term(log_pi: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -32,6 +33,34 @@ def policy_score_term(log_pi: torch.Tensor, weight: torch.Tensor) -> torch.Tenso
 def embedding_score_term(log_p_z: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """sum_segments (R - b) * log p_phi(z | t), z the sampled constant (seed estimator only)."""
     return (weight.detach() * log_p_z).sum()
+
+
+def clipped_score_term(log_prob: torch.Tensor, old_log_prob: torch.Tensor, weight: torch.Tensor,
+                       clip_param: float) -> torch.Tensor:
+    """sum_rows min(rho W, clip(rho, 1 - eps, 1 + eps) W), rho = exp(log_prob - old_log_prob).
+
+    PPO's clipped surrogate L^CLIP (Schulman et al. 2017, "Proximal Policy Optimization
+    Algorithms", eq. 7) in place of a score-function term `sum W log_prob`. Where rho = 1
+    (the first minibatch of a batch) d rho = d log_prob, so its gradient equals that of
+    `policy_score_term` / `embedding_score_term` with the same weight W.
+    """
+    ratio = torch.exp(log_prob - old_log_prob.detach())
+    weight = weight.detach()
+    return torch.min(ratio * weight, torch.clamp(ratio, 1.0 - clip_param, 1.0 + clip_param) * weight).sum()
+
+
+def ratio_stats(log_prob: torch.Tensor, old_log_prob: torch.Tensor, clip_param: float) -> Dict[str, torch.Tensor]:
+    """Diagnostics of an importance ratio rho = exp(log_prob - old_log_prob), no gradient.
+
+    kl: mean of (rho - 1) - log rho, an unbiased, non-negative estimate of KL(old || new)
+    (Schulman's "k3", as CleanRL's approx_kl); clip_fraction: share of rows with
+    |rho - 1| > clip_param.
+    """
+    with torch.no_grad():
+        log_ratio = log_prob - old_log_prob
+        ratio = torch.exp(log_ratio)
+        return {"kl": ((ratio - 1.0) - log_ratio).mean(),
+                "clip_fraction": ((ratio - 1.0).abs() > clip_param).float().mean()}
 
 
 def inference_term(log_q: torch.Tensor, discount: torch.Tensor, alpha2: float) -> torch.Tensor:
@@ -68,6 +97,9 @@ def embed_pg_surrogate(
     alpha2: float,
     alpha3: float,
     num_segments: float,
+    clip_param: Optional[float] = None,
+    old_log_pi: Optional[torch.Tensor] = None,
+    old_log_p_z: Optional[torch.Tensor] = None,
 ) -> Dict[str, torch.Tensor]:
     """J_seed or J_unbiased of shared/notes/estimator.md, and each of its terms.
 
@@ -80,16 +112,26 @@ def embed_pg_surrogate(
 
     The caller passes `log_q` evaluated as the estimator requires, and for
     "unbiased" the embedding score term is dropped here.
+
+    With `clip_param` (update="clipped", estimator.md's "trust-region update"), each score
+    term becomes `clipped_score_term` with its own old density: log pi_old(a_i|s_i,z_old)
+    per row, log p_old(z|t) per segment. The pathwise terms and alpha1 H[p] stay as they are.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
+
+    def score(literal_term, log_prob, weight, old_log_prob):
+        if clip_param is None:
+            return literal_term(log_prob, weight)
+        return clipped_score_term(log_prob, old_log_prob, weight, clip_param)
+
     terms = {
-        "policy_score_term": policy_score_term(log_pi, policy_weight) / num_segments,
+        "policy_score_term": score(policy_score_term, log_pi, policy_weight, old_log_pi) / num_segments,
         "inference_term": inference_term(log_q, discount, alpha2) / num_segments,
         "policy_entropy_term": policy_entropy_term(policy_entropy, discount, alpha3) / num_segments,
         "embedding_entropy_term": embedding_entropy_term(all_tasks_log_std, alpha1),
     }
     if estimator == "seed":
-        terms["embedding_score_term"] = embedding_score_term(log_p_z, embedding_weight) / num_segments
+        terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight, old_log_p_z) / num_segments
     terms["surrogate"] = sum(terms.values())
     return terms

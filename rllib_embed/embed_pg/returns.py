@@ -40,6 +40,41 @@ def segment_returns(r_hat: torch.Tensor, step: torch.Tensor, segment_id: torch.T
     return grid[segment_id, 0], reward_to_go, G
 
 
+def gae_advantages(r_hat: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
+                   terminated: torch.Tensor, step: torch.Tensor, segment_id: torch.Tensor,
+                   gamma: float, lambda_: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """GAE(gamma, lambda) over the augmented reward, inside each segment.
+
+    Schulman et al. 2016, "High-Dimensional Continuous Control Using Generalized Advantage
+    Estimation", eqs. 11-16, per row i of a segment:
+      delta_i = r_hat_i + gamma * (1 - terminated_i) * V(s_{i+1}, z) - V(s_i, z)
+      A_i     = delta_i + gamma * lambda * A_{i+1}      (A past the segment's last row: 0)
+    At a segment's last row, V(s_{i+1}, z) is the *bootstrap*: the value of the state after
+    the cut (the end of the I-step sample) or after a time-limit truncation; after a
+    termination it is dropped (terminated_i = 1). The same convention as RLlib's
+    `compute_value_targets`, which needs one extra timestep per episode chunk; here the
+    segment grid of `segment_returns` carries s_{i+1} on every row instead.
+
+    All inputs are per row, shape [B]. Returns (A, value targets A + V), shape [B], float64.
+    With lambda = 1 and V = 0 (no baseline, no bootstrap) A_i is `segment_returns`' G_i.
+    """
+    values = values.double()
+    delta = r_hat.double() + gamma * (1.0 - terminated.double()) * next_values.double() - values
+    n_seg = int(segment_id.max()) + 1
+    length = int(step.max()) + 1
+    grid = torch.zeros(n_seg, length + 1, dtype=delta.dtype, device=delta.device)
+    grid[segment_id, step] = delta  # rows past a segment's end stay 0: the recursion stops there
+    for t in range(length - 1, -1, -1):
+        grid[:, t] += gamma * lambda_ * grid[:, t + 1]
+    advantages = grid[segment_id, step]
+    return advantages, advantages + values
+
+
+def standardize(x: torch.Tensor) -> torch.Tensor:
+    """(x - mean) / std over the batch (std floored at 1e-4, as RLlib's GAE connector does)."""
+    return (x - x.mean()) / x.std(unbiased=False).clamp(min=1e-4) if x.numel() > 1 else x - x.mean()
+
+
 def leave_one_out_task_baseline(segment_return: torch.Tensor, segment_task: torch.Tensor,
                                 segment_env: torch.Tensor) -> torch.Tensor:
     """Baseline for log p(z|t)'s weight: mean return of the same task's segments from *other* envs.

@@ -15,27 +15,38 @@ from ray.rllib.utils.typing import EpisodeType
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
-from rllib_embed.embed_pg.returns import augmented_reward, leave_one_out_task_baseline, segment_returns
+from rllib_embed.embed_pg.returns import (augmented_reward, gae_advantages, leave_one_out_task_baseline,
+                                          segment_returns, standardize)
+from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import reparameterise
 
 
 
 class AugmentedRewardAndWeights(ConnectorV2):
-    """Adds r_hat, the weights of log pi and log p(z|t), and V's targets.
+    """Adds r_hat, the weights of log pi and log p(z|t), V's targets, and the pre-update values.
 
     - r_hat_i = r_i + alpha2 log q(z|a_i,s_i^H) + alpha3 H[pi(.|s_i,z)]
-    - policy weight: R (returns="segment") or R_i (returns="reward_to_go"), minus
-      gamma^i V(s_i, z) when baseline="value"
-    - embedding weight: the segment's R, minus the mean R of the other segments of
-      the same task from other envs when embedding_baseline="task_mean" (free of z)
+    - advantages="returns" (the literal weights): R (returns="segment") or R_i
+      (returns="reward_to_go"), minus gamma^i V(s_i, z) when baseline="value"; V's target
+      is the segment's discounted reward-to-go G_i.
+    - advantages="gae": A_i = GAE(gamma, lambda_) over r_hat with V bootstrapped at cuts and
+      truncations (`returns.gae_advantages`); V's target is A_i + V(s_i, z).
+    - embedding weight: the segment's return (R; with GAE the lambda-return from its first
+      state), minus the mean return of the other segments of the same task from other envs
+      when embedding_baseline="task_mean" (free of z)
+    - normalize_advantages: both weights standardised over the batch (mean 0, std 1).
+    - sampled_skill z and embedding_logp_old log p(z|t) with the networks before the update:
+      the clipped update's denominators (pi_old comes from the env runners' ACTION_LOGP).
     Also logs the intrinsic reward parts and how well q identifies the task.
     """
 
     def __init__(self, input_observation_space=None, input_action_space=None, *, gamma: float,
                  alpha2: float, alpha3: float, returns: str, baseline: Optional[str],
-                 embedding_baseline: Optional[str], **kwargs):
+                 embedding_baseline: Optional[str], advantages: str = "returns", lambda_: float = 1.0,
+                 normalize_advantages: bool = False, **kwargs):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.gamma, self.alpha2, self.alpha3 = gamma, alpha2, alpha3
         self.returns, self.baseline, self.embedding_baseline = returns, baseline, embedding_baseline
+        self.advantages, self.lambda_, self.normalize_advantages = advantages, lambda_, normalize_advantages
 
     def __call__(self, *, rl_module, batch: Dict[str, Any], episodes: List[EpisodeType],
                  explore: Optional[bool] = None, shared_data: Optional[dict] = None, metrics=None, **kwargs) -> Any:
@@ -49,7 +60,8 @@ class AugmentedRewardAndWeights(ConnectorV2):
 
     def _add_weights(self, module, b: Dict[str, Any]) -> Dict[str, float]:
         obs, task = b[Columns.OBS][OBS_KEY], b[Columns.OBS][TASK_KEY].float()
-        z = module.skill(task, b[C.Z_NOISE].float())
+        emb_mean, emb_log_std = module.embedding_params(task)
+        z = reparameterise(emb_mean, emb_log_std, b[C.Z_NOISE].float())
         dist = module.get_train_action_dist_cls().from_logits(module.policy_dist_inputs(obs, z))
         entropy = dist.entropy()
         q_mean, q_log_std = module.inference_params(module.action_features(b[Columns.ACTIONS]), b[C.OBS_WINDOW].float())
@@ -58,23 +70,34 @@ class AugmentedRewardAndWeights(ConnectorV2):
         r_hat = augmented_reward(reward, log_q, entropy, self.alpha2, self.alpha3)
 
         seg, step = b[C.SEGMENT_ID].long(), b[C.STEP_IN_SEGMENT].long()
-        R, R_to_go, value_target = segment_returns(r_hat, step, seg, self.gamma)
-        weight = R_to_go if self.returns == "reward_to_go" else R
-        if self.baseline == "value":
-            weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
-
         first = step == 0  # one row per segment carries log p(z|t)
-        seg_return = R[first]
+        if self.advantages == "gae":
+            values = module.value(obs, z, b[C.TIME_LEFT])
+            next_values = module.value(b[C.NEXT_OBS], z, b[C.TIME_LEFT])
+            weight, value_target = gae_advantages(r_hat, values, next_values, b[Columns.TERMINATEDS], step, seg,
+                                                  self.gamma, self.lambda_)
+            seg_return = value_target[first]  # the lambda-return from the segment's first state
+        else:
+            R, R_to_go, value_target = segment_returns(r_hat, step, seg, self.gamma)
+            weight = R_to_go if self.returns == "reward_to_go" else R
+            if self.baseline == "value":
+                weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
+            seg_return = R[first]
+
         seg_task = task[first].argmax(-1)
         emb_weight = seg_return
         if self.embedding_baseline == "task_mean":
             emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
+        if self.normalize_advantages:
+            weight, emb_weight = standardize(weight), standardize(emb_weight)
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
         b[C.POLICY_WEIGHT] = weight.to(f32)
         b[C.EMBEDDING_WEIGHT] = torch.zeros_like(reward).masked_scatter(first, emb_weight.to(f32))
         b[C.VALUE_TARGETS] = value_target.to(f32)
+        b[C.SAMPLED_SKILL] = z
+        b[C.EMBEDDING_LOGP_OLD] = diag_gaussian_log_prob(z, emb_mean, emb_log_std)
 
         # How well q identifies the task: nearest p(z|t_k) mean to q's mean.
         all_means = module.embedding_params(torch.eye(module.num_tasks, device=task.device))[0]

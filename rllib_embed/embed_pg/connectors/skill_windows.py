@@ -8,8 +8,8 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.typing import EpisodeType
 
-from rllib_embed.embed_pg.columns import (ENV_ID, OBS_KEY, OBS_WINDOW, SEGMENT_ENV, SEGMENT_ID, STEP_IN_SEGMENT,
-                                          TIME_LEFT)
+from rllib_embed.embed_pg.columns import (ENV_ID, NEXT_OBS, OBS_KEY, OBS_WINDOW, SEGMENT_ENV, SEGMENT_ID,
+                                          STEP_IN_SEGMENT, TIME_LEFT)
 
 
 def observation_windows(observations: np.ndarray, num_prior: int, history_len: int) -> np.ndarray:
@@ -37,15 +37,19 @@ class AddSkillWindowsAndSegments(ConnectorV2):
     `EmbedPGConfig` sizes to H-1) and never into another episode.
 
     `time_left` = (I - i)/I, floored at 0: a function of the step alone (see columns.py).
+    With `bootstrap=True` (advantages="gae") returns reach past the sample's end through
+    V, so nothing is cut short there: `time_left` is 1 on every row, and `next_obs`
+    (s_{i+1}, the `obs` part) is added for V's bootstrap and TD errors.
     `segment_env` comes from the episode's custom_data (set by EmbedPGEnvRunner); an
     episode without it counts as its own env.
     """
 
     def __init__(self, input_observation_space=None, input_action_space=None, *, history_len: int,
-                 rollout_fragment_length: int, **kwargs):
+                 rollout_fragment_length: int, bootstrap: bool = False, **kwargs):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.history_len = history_len
         self.rollout_fragment_length = rollout_fragment_length
+        self.bootstrap = bootstrap
 
     def __call__(self, *, rl_module: RLModule, batch: Dict[str, Any], episodes: List[EpisodeType],
                  explore: Optional[bool] = None, shared_data: Optional[dict] = None, **kwargs) -> Any:
@@ -57,14 +61,21 @@ class AddSkillWindowsAndSegments(ConnectorV2):
                 if num_prior > 0 else episode.get_observations(indices=slice(0, n))
             windows = observation_windows(np.asarray(obs[OBS_KEY]), num_prior, H)
             step = np.arange(n, dtype=np.int64)
-            time_left = np.maximum(self.rollout_fragment_length - step, 0) / self.rollout_fragment_length
+            if self.bootstrap:
+                time_left = np.ones(n)
+            else:
+                time_left = np.maximum(self.rollout_fragment_length - step, 0) / self.rollout_fragment_length
             env_id = episode.custom_data.get(ENV_ID, -1 - segment_id)
-            for column, items in (
+            columns = [
                 (OBS_WINDOW, windows),
                 (SEGMENT_ID, np.full(n, segment_id, dtype=np.int64)),
                 (SEGMENT_ENV, np.full(n, env_id, dtype=np.int64)),
                 (STEP_IN_SEGMENT, step),
                 (TIME_LEFT, time_left.astype(np.float32)),
-            ):
+            ]
+            if self.bootstrap:
+                next_obs = np.asarray(episode.get_observations(indices=slice(1, n + 1))[OBS_KEY])
+                columns.append((NEXT_OBS, next_obs.reshape(n, -1)))
+            for column, items in columns:
                 self.add_n_batch_items(batch, column, items_to_add=items, num_items=n, single_agent_episode=episode)
         return batch

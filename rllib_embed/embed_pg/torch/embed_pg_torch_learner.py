@@ -1,49 +1,84 @@
-"""EmbedPG's torch learner: the surrogate of `losses.embed_pg_surrogate`, one Adam per network."""
+"""EmbedPG's torch learner: the surrogate of `losses.embed_pg_surrogate`, one Adam per network.
+
+update="literal": `num_epochs` (default 1) full-batch steps on the user's surrogate, then
+the passes that fit V alone (`value_epochs`). update="clipped": `num_epochs` epochs over
+minibatches of whole segments (`minibatches.py`), the score terms clipped as PPO's, V fitted
+in the same steps.
+"""
 
 from typing import Any, Dict
 
+import numpy as np
 import torch
 
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 from ray.rllib.core.rl_module.apis import ValueFunctionAPI
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
-from rllib_embed.embed_pg.losses import embed_pg_surrogate
-
+from rllib_embed.embed_pg.losses import embed_pg_surrogate, ratio_stats
+from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
 
 
 class EmbedPGTorchLearner(TorchLearner):
-    """Minimises -J (J_seed or J_unbiased) plus V's squared error, one step per batch."""
+    """Minimises -J (J_seed or J_unbiased) plus V's squared error."""
 
     def build(self) -> None:
         if self._is_built:  # as RLlib's Learner.build: a second call must not insert the connectors again
             return
         super().build()
         self._passes_this_update = 0  # passes over the current batch so far, this one included
-        if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
+        self._rows_in_batch = 1  # rows of the whole batch, for a minibatch's share of the 1/(KD)
+        self._stop_epochs = False  # set by the KL early stop (target_kl)
+        self._env_steps_sampled = 0  # seeds the segment shuffle: the same for a resumed run
+        config = self.config
+        if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
                 BatchIndividualItems, AddSkillWindowsAndSegments(
-                    history_len=self.config.history_len,
-                    rollout_fragment_length=self.config.rollout_fragment_length))
+                    history_len=config.history_len, rollout_fragment_length=config.rollout_fragment_length,
+                    bootstrap=config.resolved_advantages == "gae"))
             # After batching: one no-grad pass of the current networks gives r_hat and the weights.
             self._learner_connector.append(AugmentedRewardAndWeights(
-                gamma=self.config.gamma, alpha2=self.config.alpha2, alpha3=self.config.alpha3,
-                returns=self.config.returns, baseline=self.config.baseline,
-                embedding_baseline=self.config.embedding_baseline))
+                gamma=config.gamma, alpha2=config.alpha2, alpha3=config.alpha3,
+                returns=config.returns, baseline=config.baseline, embedding_baseline=config.embedding_baseline,
+                advantages=config.resolved_advantages, lambda_=config.lambda_,
+                normalize_advantages=config.resolved_normalize_advantages))
 
     def before_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         self._passes_this_update = 0
+        self._stop_epochs = False
+        self._env_steps_sampled = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
+
+    def _create_iterator_if_necessary(self, *, training_data, num_epochs: int = 1, minibatch_size=None, **kwargs):
+        if self.config.update != "clipped":
+            return super()._create_iterator_if_necessary(
+                training_data=training_data, num_epochs=num_epochs, minibatch_size=minibatch_size, **kwargs)
+        # The clipped update: epochs over minibatches of whole segments (RLlib's iterators cut
+        # row ranges, which would split a segment's log p(z|t) row from its other rows).
+        batch = self._make_batch_if_necessary(training_data=training_data)
+        for module_id in list(batch.policy_batches):
+            if not self.should_module_be_updated(module_id, batch):
+                del batch.policy_batches[module_id]
+        if not batch.policy_batches:
+            return {}
+        self._rows_in_batch = max(batch.count, 1)
+        rng = np.random.default_rng([self.config.seed or 0, self._env_steps_sampled])
+        return SegmentMinibatchIterator(
+            batch, segment_column=C.SEGMENT_ID, num_epochs=self.config.num_epochs,
+            minibatch_size=self.config.minibatch_size or batch.count, rng=rng,
+            should_stop=lambda: self._stop_epochs)
 
     def _uncompiled_update(self, batch: Dict, **kwargs):
         result = super()._uncompiled_update(batch, **kwargs)
         extra = self.config.value_epochs - self.config.num_epochs
-        if not self.distributed and self.config.baseline == "value" and extra > 0 \
+        if self.config.update == "literal" and not self.distributed and self.config.baseline == "value" \
+                and extra > 0 \
                 and self._passes_this_update == self.config.num_epochs:
             # The batch's last full pass is done: the passes that fit V alone follow here, in
             # one loop, rather than as RLlib epochs (each of which re-slices the batch, logs
@@ -107,21 +142,39 @@ class EmbedPGTorchLearner(TorchLearner):
             return config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
         # S = K*D, the derivation's 1/(KD). With L data-parallel learners, DDP averages the
         # L gradients, so each learner's share of the sum over segments is scaled by L/(KD).
+        # A minibatch of whole segments holding a share f of the batch's rows stands for f*S.
         num_segments = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
+        num_segments *= len(batch[C.SEGMENT_ID]) / self._rows_in_batch if config.update == "clipped" else 1.0
+        clip_param = config.clip_param if config.update == "clipped" else None
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                num_segments=num_segments)
+                                num_segments=num_segments, clip_param=clip_param)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
+        if clip_param is not None:
+            stats.update(self._ratio_stats(module, batch, fwd_out, config))
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
         self.metrics.log_dict(stats, key=module_id, window=1)
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
 
+    def _ratio_stats(self, module, batch, fwd_out, config) -> Dict[str, TensorType]:
+        """KL and clip fraction of pi's and p(z|t)'s ratios; sets the KL early stop (target_kl)."""
+        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        policy = ratio_stats(dist.logp(batch[Columns.ACTIONS]), batch[Columns.ACTION_LOGP], config.clip_param)
+        first = batch[C.STEP_IN_SEGMENT] == 0
+        log_p_z = diag_gaussian_log_prob(batch[C.SAMPLED_SKILL][first], fwd_out[C.EMBEDDING_MEAN][first],
+                                         fwd_out[C.EMBEDDING_LOG_STD][first])
+        embedding = ratio_stats(log_p_z, batch[C.EMBEDDING_LOGP_OLD][first], config.clip_param)
+        if config.target_kl is not None and float(policy["kl"]) > config.target_kl:
+            self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
+        return {"policy_kl": policy["kl"], "policy_clip_fraction": policy["clip_fraction"],
+                "embedding_kl": embedding["kl"], "embedding_clip_fraction": embedding["clip_fraction"]}
+
     def _value_only_pass(self, config) -> bool:
-        """Passes num_epochs + 1 .. value_epochs of a batch fit V alone."""
-        return self._passes_this_update > config.num_epochs
+        """Passes num_epochs + 1 .. value_epochs of a batch fit V alone (update="literal" only)."""
+        return config.update == "literal" and self._passes_this_update > config.num_epochs
 
     def _ddp_touch_all_outputs(self, fwd_out: Dict[str, TensorType]) -> TensorType:
         """0 * every differentiable output, under DDP only (else 0).
@@ -164,13 +217,17 @@ class EmbedPGTorchLearner(TorchLearner):
 
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
                     gamma: float, alpha1: float, alpha2: float, alpha3: float,
-                    num_segments: int) -> Dict[str, TensorType]:
-    """Evaluates the networks' outputs as the chosen estimator needs and returns its terms."""
+                    num_segments: float, clip_param=None) -> Dict[str, TensorType]:
+    """Evaluates the networks' outputs as the chosen estimator needs and returns its terms.
+
+    `clip_param` (update="clipped") clips the score terms; their old densities are the env
+    runners' `action_logp` and the learner's pre-update `embedding_logp_old`.
+    """
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
     first = step == 0  # z is constant over a segment: log p(z|t) once per segment
     z_phi = fwd_out[C.Z_PHI]
-    z = z_phi.detach()  # the episode's sampled skill, a constant
+    z = batch[C.SAMPLED_SKILL]  # the episode's sampled skill, a constant
     if estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
         log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
     else:  # log q(z_phi | a_i, s^H)
@@ -187,4 +244,7 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
         alpha1=alpha1, alpha2=alpha2, alpha3=alpha3,
         num_segments=num_segments,  # S = K*D, the derivation's 1/(KD)
+        clip_param=clip_param,
+        old_log_pi=batch[Columns.ACTION_LOGP] if clip_param is not None else None,
+        old_log_p_z=batch[C.EMBEDDING_LOGP_OLD][first] if clip_param is not None else None,
     )

@@ -1,0 +1,215 @@
+"""update="clipped" and advantages="gae": the trust-region update and its bootstrapped advantages.
+
+- At the first minibatch (every ratio 1) the clipped surrogate's gradient equals the literal
+  score-function gradient, term by term, for both estimators.
+- GAE with lambda = 1 and no bootstrap is the literal reward-to-go; the bootstrap value enters
+  at cuts and time-limit truncations and never after a termination (checked against RLlib's
+  own `compute_value_targets` on hand-built episodes).
+- Minibatches hold whole segments; the KL early stop ends a batch's epochs.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+import gymnasium as gym
+from ray.rllib.core.columns import Columns
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
+
+from rllib_embed import EmbedPGConfig
+from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
+from rllib_embed.embed_pg.minibatches import segment_minibatch_indices
+from rllib_embed.embed_pg.returns import gae_advantages, segment_returns
+from rllib_embed.embed_pg.torch.embed_pg_torch_learner import surrogate_terms
+from tests.helpers import make_module, sample_batch
+
+GAMMA, A1, A2, A3 = 0.9, 0.3, 0.7, 0.2
+I = 3
+
+
+def _batch(module):
+    torch.manual_seed(1)
+    batch = sample_batch(module, tasks=[0] * I + [1] * I, obs=torch.randn(2 * I, 2),
+                         windows=torch.randn(2 * I, 2, 2), steps=list(range(I)) * 2, seed=3)
+    batch[C.POLICY_WEIGHT] = torch.tensor([0.7, -0.2, 1.1, -1.5, 0.4, 0.3])
+    batch[C.EMBEDDING_WEIGHT] = torch.tensor([2.5, 0.0, 0.0, -1.5, 0.0, 0.0])
+    return batch
+
+
+def _term_gradients(module, batch, estimator, clip_param):
+    terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=GAMMA,
+                            alpha1=A1, alpha2=A2, alpha3=A3, num_segments=2, clip_param=clip_param)
+    params = list(module.parameters())
+    out = {}
+    for name, value in terms.items():
+        grads = torch.autograd.grad(value, params, allow_unused=True, retain_graph=True)
+        out[name] = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
+                               for g, p in zip(grads, params)])
+    return out
+
+
+@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+def test_first_minibatch_gradient_equals_the_literal_gradient_term_by_term(estimator):
+    module = make_module(num_tasks=2, history_len=2)
+    batch = _batch(module)
+    literal = _term_gradients(module, batch, estimator, clip_param=None)
+    clipped = _term_gradients(module, batch, estimator, clip_param=0.2)
+    assert set(literal) == set(clipped)
+    for name in literal:
+        torch.testing.assert_close(clipped[name], literal[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert literal["policy_score_term"].norm() > 1e-3
+    if estimator == "seed":
+        assert literal["embedding_score_term"].norm() > 1e-3
+
+
+def test_clipped_term_stops_the_gradient_outside_the_trust_region():
+    """Once pi has moved past 1 + eps on a row with a positive advantage, that row adds no gradient."""
+    module = make_module(num_tasks=2, history_len=2)
+    batch = _batch(module)
+    batch[C.POLICY_WEIGHT] = torch.ones(2 * I)
+    batch[Columns.ACTION_LOGP] = batch[Columns.ACTION_LOGP] - 1.0  # every ratio e > 1.2
+    g = _term_gradients(module, batch, "unbiased", clip_param=0.2)["policy_score_term"]
+    assert g.abs().max() == 0
+    batch[C.POLICY_WEIGHT] = -torch.ones(2 * I)  # a negative advantage keeps pulling the ratio down
+    g = _term_gradients(module, batch, "unbiased", clip_param=0.2)["policy_score_term"]
+    assert g.abs().max() > 1e-4
+
+
+def test_gae_with_lambda_one_and_no_bootstrap_is_the_reward_to_go():
+    r_hat = torch.tensor([1.0, -2.0, 3.0, 0.5, 4.0, -1.0, 2.0])
+    steps = torch.tensor([0, 1, 2, 0, 1, 0, 1])
+    seg = torch.tensor([0, 0, 0, 1, 1, 2, 2])
+    zeros = torch.zeros(7)
+    _, _, G = segment_returns(r_hat, steps, seg, 0.9)
+    A, targets = gae_advantages(r_hat, zeros, zeros, zeros, steps, seg, gamma=0.9, lambda_=1.0)
+    torch.testing.assert_close(A, G)
+    torch.testing.assert_close(targets, G)
+
+
+def _episode(rewards, terminated=False, truncated=False, start_obs=0.0):
+    """A hand-built episode chunk; observation t is [start_obs + t]."""
+    n = len(rewards)
+    space = gym.spaces.Dict({"obs": gym.spaces.Box(-100, 100, (1,), np.float32),
+                             "task": gym.spaces.Box(0, 1, (1,), np.float32)})
+    obs = [{"obs": np.array([start_obs + t], np.float32), "task": np.ones(1, np.float32)} for t in range(n + 1)]
+    return SingleAgentEpisode(observations=obs, actions=[np.zeros(1, np.float32)] * n, rewards=list(rewards),
+                              terminated=terminated, truncated=truncated, observation_space=space,
+                              action_space=gym.spaces.Box(-1, 1, (1,), np.float32), len_lookback_buffer=0).to_numpy()
+
+
+@pytest.mark.parametrize("lambda_", [0.0, 0.5, 0.95, 1.0])
+def test_bootstrap_at_cuts_and_truncations_not_at_terminations(lambda_):
+    # Three segments: cut by the sample's end, truncated by a time limit, terminated.
+    episodes = [_episode([1.0, 2.0, 3.0]), _episode([0.5, -1.0], truncated=True, start_obs=10),
+                _episode([4.0, 1.0, -2.0], terminated=True, start_obs=20)]
+    batch = AddSkillWindowsAndSegments(history_len=1, rollout_fragment_length=3, bootstrap=True)(
+        rl_module=None, batch={}, episodes=episodes)
+    cols = {k: torch.as_tensor(np.concatenate([np.asarray(v).reshape(-1, *np.shape(v)[2:])
+                                               for v in batch[k].values()]))
+            for k in (C.NEXT_OBS, C.SEGMENT_ID, C.STEP_IN_SEGMENT, C.TIME_LEFT)}
+    assert torch.equal(cols[C.TIME_LEFT], torch.ones(8))  # bootstrapped returns are not cut short
+    obs = torch.tensor([0.0, 1, 2, 10, 11, 20, 21, 22])
+    torch.testing.assert_close(cols[C.NEXT_OBS].squeeze(-1), obs + 1)  # s_{i+1}; at the last rows, past the cut
+
+    def V(x):  # any value function of the observation
+        return 0.3 * x - 1.0
+
+    rewards = torch.tensor([1.0, 2.0, 3.0, 0.5, -1.0, 4.0, 1.0, -2.0])
+    terminated = torch.tensor([0, 0, 0, 0, 0, 0, 0, 1.0])
+    A, targets = gae_advantages(rewards, V(obs), V(cols[C.NEXT_OBS].squeeze(-1)), terminated,
+                                cols[C.STEP_IN_SEGMENT], cols[C.SEGMENT_ID], GAMMA, lambda_)
+    # RLlib's own GAE (`compute_value_targets`): each chunk's last real step is marked as
+    # ending it (truncated, so nothing propagates across) and, after the termination, as
+    # terminated; one extra row per chunk carries the bootstrap value V(s_n) it reads.
+    values, rews, terms, truncs = [], [], [], []
+    for rows, last_obs, term in ((slice(0, 3), 3.0, False), (slice(3, 5), 12.0, False), (slice(5, 8), 23.0, True)):
+        n = rows.stop - rows.start
+        values += V(obs[rows]).tolist() + [V(torch.tensor(last_obs)).item()]
+        rews += rewards[rows].tolist() + [0.0]
+        terms += [0.0] * (n - 1) + [1.0 if term else 0.0] + [0.0]
+        truncs += [0.0] * (n - 1) + [1.0, 1.0]
+    expected = compute_value_targets(np.array(values, np.float32), np.array(rews, np.float32),
+                                     np.array(terms, np.float32), np.array(truncs, np.float32), GAMMA, lambda_)
+    keep = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0], bool)  # drop the extra timesteps
+    np.testing.assert_allclose(targets.numpy(), expected[keep], rtol=1e-5, atol=1e-5)
+    # By hand at the chunk ends: the bootstrap enters at the cut and the truncation only.
+    assert abs(A[2].item() - (3.0 + GAMMA * V(3.0) - V(2.0))) < 1e-6
+    assert abs(A[4].item() - (-1.0 + GAMMA * V(12.0) - V(11.0))) < 1e-6
+    assert abs(A[7].item() - (-2.0 - V(22.0))) < 1e-6
+
+
+@settings(max_examples=200, deadline=None)
+@given(lengths=st.lists(st.integers(1, 30), min_size=1, max_size=25), extra=st.integers(0, 60),
+       seed=st.integers(0, 2 ** 31 - 1), interleave=st.booleans())
+def test_minibatches_hold_whole_segments_and_cover_every_row_once(lengths, extra, seed, interleave):
+    segment_id = np.concatenate([np.full(n, s) for s, n in enumerate(lengths)])
+    if interleave:  # rows of a segment need not be contiguous
+        segment_id = np.random.default_rng(seed).permutation(segment_id)
+    minibatch_size = max(lengths) + extra
+    minibatches = segment_minibatch_indices(segment_id, minibatch_size, np.random.default_rng(seed))
+    rows = np.concatenate(minibatches)
+    assert sorted(rows.tolist()) == list(range(len(segment_id)))
+    for index in minibatches:
+        assert len(index) <= minibatch_size
+        for s in np.unique(segment_id[index]):
+            assert (segment_id[index] == s).sum() == (segment_id == s).sum()  # the whole segment
+
+
+def _config(**training):
+    return (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+            .env_runners(num_env_runners=0, rollout_fragment_length=10).training(**training))
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("update", "ppo", r"update must be one of \['literal', 'clipped'\]"),
+    ("advantages", "td", r"advantages must be one of \[None, 'returns', 'gae'\]"),
+    ("lambda_", 1.5, r"lambda_ must be a finite number >= 0.0 and <= 1.0"),
+    ("lambda_", -0.1, r"lambda_ must be a finite number >= 0.0 and <= 1.0"),
+    ("lambda_", float("nan"), r"lambda_ must be a finite number"),
+    ("clip_param", 0.0, r"clip_param must be a finite number > 0.0"),
+    ("clip_param", float("inf"), r"clip_param must be a finite number > 0.0"),
+    ("target_kl", -1.0, r"target_kl must be a finite number > 0.0"),
+    ("normalize_advantages", "yes", r"normalize_advantages must be one of \[None, False, True\]"),
+])
+def test_bad_values_of_the_update_fields_name_the_field(field, value, words):
+    with pytest.raises(ValueError, match=words):
+        _config(**{"update": "clipped", field: value}).validate()
+
+
+def test_minibatch_size_must_hold_whole_segments_and_belongs_to_the_clipped_update():
+    with pytest.raises(ValueError, match=r"minibatch_size must be None or an int >= rollout_fragment_length \(I=10\)"):
+        _config(update="clipped", minibatch_size=9).validate()
+    with pytest.raises(ValueError, match=r"minibatch_size must be None with update='literal'"):
+        _config(minibatch_size=20).validate()
+    with pytest.raises(ValueError, match=r"advantages='gae' needs baseline='value'"):
+        _config(update="clipped", baseline=None).validate()
+    _config(update="clipped", minibatch_size=10, num_epochs=4).validate()
+
+
+def test_defaults_follow_the_update():
+    literal, clipped = _config(), _config(update="clipped")
+    assert literal.resolved_advantages == "returns" and not literal.resolved_normalize_advantages
+    assert clipped.resolved_advantages == "gae" and clipped.resolved_normalize_advantages
+    assert _config(update="clipped", advantages="returns", normalize_advantages=False).resolved_advantages == "returns"
+
+
+def test_clipped_update_steps_every_minibatch_and_the_kl_early_stop_ends_the_epochs(ray_session):
+    counts = {}
+    for target_kl in (None, 1e-12):
+        algo = _config(update="clipped", num_epochs=3, minibatch_size=10, target_kl=target_kl,
+                       copies_per_task=2).debugging(seed=0).build_algo()
+        try:
+            result = algo.train()
+            learner = algo.learner_group._learner
+            counts[target_kl] = learner._passes_this_update
+            stats = result["learners"]["default_policy"]
+            assert {"policy_kl", "policy_clip_fraction", "embedding_kl", "embedding_clip_fraction"} <= set(stats)
+        finally:
+            algo.stop()
+    # 4 envs x I=10 rows, one segment per env unless an episode ended inside: >= 4 minibatches an epoch.
+    assert counts[None] >= 3 * 4
+    # The first minibatch's KL is 0 (ratio 1); the second's is > 1e-12, after which the batch stops.
+    assert counts[1e-12] == 2
