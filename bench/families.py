@@ -17,7 +17,6 @@ settings, not its defaults:
   returns in the hundreds).
 """
 
-import inspect
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -32,6 +31,14 @@ PPO_SETTINGS = {
     "pointgoals": {"train_batch": 1000, "num_epochs": 10, "minibatch_size": 128, "lr": 3e-4},
     "mujoco": {"train_batch": 4000, "num_epochs": 10, "minibatch_size": 64, "lr": 3e-4, "gamma": 0.99,
                "lambda_": 0.95, "clip_param": 0.2, "vf_clip_param": float("inf"), "mean_std_filter": True},
+}
+
+# EmbedPG's clipped update (docs/learning.md): PPO's batch size and epochs per family kind;
+# minibatches hold whole segments, so minibatch_size is raised to I where it is smaller.
+CLIPPED_SETTINGS = {
+    "pointgoals": {"train_batch": 1000, "num_epochs": 10, "minibatch_size": 250, "lr": 1e-3},
+    "mujoco": {"train_batch": 4000, "num_epochs": 10, "minibatch_size": 500, "lr": 3e-4, "lambda_": 0.95,
+               "clip_param": 0.2},
 }
 
 
@@ -98,21 +105,11 @@ def method_training(method: str) -> Dict[str, Any]:
     return {"update": update, "estimator": estimator}
 
 
-def supports_update_field() -> bool:
-    """Whether this checkout's EmbedPGConfig.training takes `update` (the clipped update)."""
-    from rllib_embed import EmbedPGConfig
-    return "update" in inspect.signature(EmbedPGConfig.training).parameters
-
-
 def check_methods(methods: List[str]) -> None:
     """One-line ValueError before any work where a method cannot be built in this checkout."""
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"--methods: unknown method {m!r}; allowed: {', '.join(METHODS)}")
-    clipped = [m for m in methods if m.startswith("clipped")]
-    if clipped and not supports_update_field():
-        raise ValueError(f"--methods: {clipped[0]} needs EmbedPGConfig.training(update='clipped'), which this "
-                         f"checkout's EmbedPG lacks; allowed here: literal_seed, literal_unbiased, ppo")
 
 
 def layout(family: Family, num_tasks: int) -> Dict[str, Any]:
@@ -131,8 +128,13 @@ def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra
     tuned = tuned_embedpg(family)
     tuned["env_config"] = layout(family, num_tasks)["env_config"]
     training = method_training(method)
-    if training["update"] == "literal" and not supports_update_field():
-        training.pop("update")  # before the clipped update existed, the literal one was the only one
+    if training["update"] == "clipped":
+        # The clipped update samples PPO's batch from the same K*D copies (I = batch / (K*D)).
+        s = dict(CLIPPED_SETTINGS[family.ppo])
+        copies = num_tasks * int(tuned.get("copies_per_task", 1))
+        tuned["rollout_fragment_length"] = max(1, s.pop("train_batch") // copies)
+        s["minibatch_size"] = max(s["minibatch_size"], tuned["rollout_fragment_length"])
+        training.update(s)
     config = EmbedPGConfig().update_from_dict({**tuned, "env": family.env_id})
     return (config.env_runners(num_env_runners=0, num_envs_per_env_runner=num_tasks * config.copies_per_task)
             .training(**training, **(extra or {}))

@@ -60,9 +60,8 @@ def parse_args(argv=None):
         return args
     args.family_name, args.family = family_of(args.env)
     fam = args.family
-    from families import supports_update_field
     if args.methods is None:
-        args.methods = [m for m in METHODS if not m.startswith("clipped") or supports_update_field()]
+        args.methods = list(METHODS)
     check_methods(args.methods)
     args.num_tasks = args.num_tasks or default_num_tasks(fam)
     check_num_tasks(args.family_name, fam, args.num_tasks)

@@ -90,7 +90,7 @@ def test_learning_quick(ray_session, tmp_path):
     out = str(tmp_path / "learning.json")
     learning.main(["--quick", "--torch-threads", "0", "--out", out])
     data, md = _load(out)
-    methods = [m for m in families.METHODS if not m.startswith("clipped") or families.supports_update_field()]
+    methods = list(families.METHODS)
     assert [r["method"] for r in data["runs"]] == methods
     for r in data["runs"]:
         assert r["family"] == "PointGoals-v0" and r["budget"] == 1000
@@ -154,11 +154,13 @@ def test_learning_bad_arguments_get_one_line_errors(case):
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
-def test_learning_clipped_methods_need_the_update_field(monkeypatch):
-    monkeypatch.setattr(families, "supports_update_field", lambda: False)
-    with pytest.raises(ValueError, match="--methods: clipped_seed needs EmbedPGConfig.training"):
-        learning.parse_args(["--methods", "ppo", "clipped_seed"])
-    assert "clipped_seed" not in learning.parse_args([]).methods
+def test_learning_clipped_methods_take_ppos_batch_and_whole_segment_minibatches():
+    _, family = families.family_of("PointGoals-v0")
+    config = families.embedpg_config(family, "clipped_seed", 8, seed=0)
+    assert config.update == "clipped" and config.num_epochs == 10
+    assert 8 * config.copies_per_task * config.rollout_fragment_length <= 1000  # PPO's batch
+    assert config.minibatch_size >= config.rollout_fragment_length
+    assert families.embedpg_config(family, "literal_seed", 4, seed=0).update == "literal"
 
 
 @pytest.mark.parametrize("argv", [["--training", "[1]"], ["--budget", "0"], ["--eval-every", "-5"]])
