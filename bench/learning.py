@@ -9,9 +9,9 @@
 Families (`--env`): see bench/families.py (each family's EmbedPG layout and settings come from
 its tuned config; PPO gets its best sensible settings there, not its defaults). Methods
 (`--methods`): EmbedPG's `update` x `estimator` (literal_seed, literal_unbiased,
-clipped_seed, clipped_unbiased) and `ppo`; the clipped ones need a checkout whose
-EmbedPGConfig has `update`. `--training JSON` adds EmbedPG training fields (e.g.
-'{"num_epochs": 10, "minibatch_size": 400}' for a clipped run). Every method samples from
+clipped_seed, clipped_unbiased) and `ppo`; the clipped ones sample PPO's batch with the
+clipped recipe of bench/families.py (CLIPPED_SETTINGS). `--training JSON` adds EmbedPG
+training fields (e.g. '{"num_epochs": 10, "minibatch_size": 400}'). Every method samples from
 the same K*D env copies on one local env runner for the same env-step budget.
 
 Evaluation every `--eval-every` env steps: `--eval-episodes` episodes per task, each task
