@@ -259,3 +259,32 @@ def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):
     assert torch.equal(torch.get_rng_state(), state)
     assert runs[0] == runs[1]  # seeded draws
     assert runs[0] != runs[2] and runs[0] != runs[3]  # other seed, and sampled vs mean actions, differ
+
+
+# An iteration in which no episode ends: 20-step episodes, I=10; iteration 2 ends one per env, 3 none.
+EMBED_PG_NAN_LAST = f"""\
+nan-last:
+  env: {POINT_GOALS}
+  run: EmbedPG
+  stop: {{training_iteration: 3}}
+  pass_criteria:
+    env_runners/episode_return_mean: -1000
+    env_runners/tasks/min_episode_return_mean: -1000
+  config:
+    env_config: {{num_tasks: 2, episode_len: 20}}
+    rollout_fragment_length: 10
+    num_env_runners: 0
+"""
+
+
+def test_regress_judges_a_last_iteration_without_episodes_by_the_last_finite_value(tmp_path):
+    path = write(tmp_path / "nan.yaml", EMBED_PG_NAN_LAST)
+    proc = ok(rllib("regress", path, "--storage-path", tmp_path / "out", *RAY_FLAGS))
+    assert f"PASS  {path}" in proc.stdout
+    (trial,) = trial_dirs(tmp_path / "out" / "nan-last")
+    last = results(trial)[-1]
+    assert last["training_iteration"] == 3 and last["env_runners"]["episode_return_mean"] != \
+        last["env_runners"]["episode_return_mean"]  # RLlib's own value is NaN there
+    assert last["env_runners"]["tasks"]["min_episode_return_mean"] < 0.0  # ours: smoothed, finite
+    assert "(last finite value, from iteration 2; iteration 3 reported nan: no episode ended in it)" in proc.stdout
+    assert "nan <" not in proc.stdout

@@ -9,6 +9,7 @@ from typing import Any, Dict, List
 from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
+from rllib_embed.cli.finite_metrics import last_finite
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
 SUMMARY_METRICS = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s",
@@ -128,7 +129,8 @@ def print_summary(results, extra_keys: List[str] = ()) -> None:
         print(f"  checkpoint   {result.checkpoint.path if result.checkpoint else '(none: add --checkpoint-at-end)'}")
         for key in dict.fromkeys([*SUMMARY_METRICS, *extra_keys]):
             if key in metrics:
-                print(f"  {key:<44} {_fmt(metrics[key])}")
+                value, note = last_finite(result, metrics, key)  # NaN: no episode ended in the last iteration
+                print(f"  {key:<44} {_fmt(value)} {note}".rstrip())
         tasks = _per_task(metrics)
         if tasks:
             print("  task  return    success")
