@@ -10,6 +10,7 @@ from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
+from rllib_embed.cli.stop_criteria import StopCriteria
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
 SUMMARY_METRICS = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s",
@@ -79,6 +80,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     from ray import tune
 
     storage = os.path.abspath(os.path.expanduser(args.storage_path)) if args.storage_path else None
+    stopper = StopCriteria(experiment.stop) if experiment.stop else None  # also refuses an unknown key
     tuner = tune.Tuner(
         experiment.algo,
         param_space=param_space,
@@ -86,7 +88,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
         run_config=tune.RunConfig(
             name=experiment.name,
             storage_path=storage,
-            stop=experiment.stop or None,
+            stop=stopper,
             verbose=min(3, 1 + args.verbose),
             progress_reporter=progress_reporter(experiment),
             checkpoint_config=tune.CheckpointConfig(
@@ -96,7 +98,10 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
             ),
         ),
     )
-    return tuner.fit()
+    results = tuner.fit()
+    if stopper is not None and stopper.unknown:
+        raise CLIError(f"{stopper.unknown} (stopped after the first result; results so far: {results.experiment_path})")
+    return results
 
 
 def progress_reporter(experiment: Experiment):
