@@ -16,7 +16,7 @@ setup(
         "pyyaml",  # rllib train file: tuned-config YAML (safe_load)
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "hypothesis>=6"],  # hypothesis: property tests (tests/test_config_checks.py)
         # pictures (rllib_embed.viz); training and transfer run without it
         "viz": ["matplotlib>=3.5"],
         # bench/: the learning curves' PNG

@@ -67,9 +67,9 @@ def test_bad_numeric_fields_are_refused_naming_the_field(name, value, words):
 
 
 @pytest.mark.parametrize("env, env_config, words", [
-    (POINT_GOALS, {"num_tasks": -1}, "PointGoals env_config: 'num_tasks' must be an int >= 1, got -1"),
-    (POINT_GOALS, {"num_tasks": "x"}, "PointGoals env_config: 'num_tasks' must be an int >= 1, got 'x'"),
-    (POINT_GOALS, {"num_tasks": NAN}, "'num_tasks' must be an int >= 1, got nan"),
+    (POINT_GOALS, {"num_tasks": -1}, "PointGoals env_config: 'num_tasks' must be an int in [1, 1024], got -1"),
+    (POINT_GOALS, {"num_tasks": "x"}, "PointGoals env_config: 'num_tasks' must be an int in [1, 1024], got 'x'"),
+    (POINT_GOALS, {"num_tasks": NAN}, "'num_tasks' must be an int in [1, 1024], got nan"),
     (POINT_GOALS, {"episode_len": 0}, "PointGoals env_config: 'episode_len' must be an int >= 1, got 0"),
     (POINT_GOALS, {"max_step": NAN}, "'max_step' must be a finite number > 0.0, got nan"),
     (POINT_GOALS, {"reward": "dense "}, "'reward' must be one of 'dense', 'sparse'"),
@@ -80,6 +80,41 @@ def test_bad_numeric_fields_are_refused_naming_the_field(name, value, words):
 def test_bad_env_config_values_are_refused_naming_the_key(env, env_config, words):
     message = _refusal({"env_config": env_config}, env=env)
     assert words in message and "num_learners" not in message
+
+
+def test_num_tasks_must_match_the_envs_count():
+    config = EmbedPGConfig().environment("rllib_embed/GridGoals-v0").env_runners(num_env_runners=0)
+    config.update_from_dict({"num_tasks": 10**9})  # GridGoals has 4 tasks by default
+    with pytest.raises(ValueError) as info:
+        config.validate()
+    message = str(info.value)
+    assert message.startswith("EmbedPGConfig.num_tasks=1000000000 differs from the 4 tasks rllib_embed/GridGoals-v0 "
+                              "has") and "allowed: None (the env's count) or 4" in message
+
+
+@pytest.mark.parametrize("env, env_config, words", [
+    (POINT_GOALS, {"num_tasks": 10**9}, "'num_tasks' must be an int in [1, 1024], got 1000000000"),
+    ("rllib_embed/GridGoals-v0", {"num_tasks": 4, "size": 10**9}, None),  # a huge grid: its 4 corners, at once
+    ("rllib_embed/PointGoalSequence-v0", {"circle_goals": 2**40}, "'circle_goals' must be an int in [2, 1024]"),
+])
+def test_huge_counts_are_refused_or_cheap_not_a_memory_exhaustion(env, env_config, words):
+    config = EmbedPGConfig().environment(env, env_config=env_config).env_runners(num_env_runners=0)
+    if words is None:
+        config.validate()
+        assert config.num_tasks == 4
+    else:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            config.validate()
+
+
+def test_tune_builds_the_algorithm_from_a_dict_and_gets_the_same_refusal():
+    """Tune hands a param_space dict to the trainable: `EmbedPG(config=dict)` refuses before any actor."""
+    from rllib_embed import EmbedPG
+
+    with pytest.raises(ValueError, match=re.escape("EmbedPGConfig.gamma must be a finite number in [0, 1]; got 1.5")):
+        EmbedPG(config={"env": POINT_GOALS, "env_config": {"num_tasks": 2}, "num_env_runners": 0, "gamma": 1.5})
+    with pytest.raises(ValueError, match=re.escape("PointGoals env_config: 'num_tasks' must be an int in [1, 1024], got -1")):
+        EmbedPG(config={"env": POINT_GOALS, "env_config": {"num_tasks": -1}, "num_env_runners": 0})
 
 
 def test_env_config_must_be_a_dict():

@@ -101,7 +101,8 @@ def check_env_config(config) -> None:
 
     This package's envs (`rllib_embed.envs.ENV_IDS`) are built once through their creator,
     which refuses a bad value with one line naming the env_config key (rllib_embed/envs/
-    multi_task.py's `config_int`, `config_float`, `config_choice`, ...). Other envs: when
+    multi_task.py's `config_int`, `config_float`, `config_choice`, ...), and
+    `num_tasks`, when set, must be their count. Other envs: when
     env_config has "num_tasks", it must be an int >= 1 and equal the env's own count.
     """
     env, env_config = getattr(config, "env", None), dict(getattr(config, "env_config", None) or {})
@@ -113,6 +114,11 @@ def check_env_config(config) -> None:
         if key not in _CHECKED_ENV_CONFIGS:
             from rllib_embed.embed_pg.env_factory import count_tasks
             _CHECKED_ENV_CONFIGS[key] = count_tasks(env, env_config)  # the creator's ValueError names the key
+        num_tasks = getattr(config, NUM_TASKS, None)
+        if num_tasks is not None and num_tasks != _CHECKED_ENV_CONFIGS[key]:
+            raise ValueError(f"{type(config).__name__}.num_tasks={num_tasks} differs from the "
+                             f"{_CHECKED_ENV_CONFIGS[key]} tasks {env} has with env_config {_short(env_config)}; "
+                             f"allowed: None (the env's count) or {_CHECKED_ENV_CONFIGS[key]}")
         return
     if NUM_TASKS in env_config:
         view = SimpleNamespace(**{NUM_TASKS: env_config[NUM_TASKS]})
