@@ -102,8 +102,9 @@ def check_env_config(config) -> None:
     This package's envs (`rllib_embed.envs.ENV_IDS`) are built once through their creator,
     which refuses a bad value with one line naming the env_config key (rllib_embed/envs/
     multi_task.py's `config_int`, `config_float`, `config_choice`, ...), and
-    `num_tasks`, when set, must be their count. Other envs: when
-    env_config has "num_tasks", it must be an int >= 1 and equal the env's own count.
+    `num_tasks`, when set, must be their count. Other envs are not built here (their
+    creators may be heavy, or live on the workers only): env_config["num_tasks"], when
+    given, must be an int >= 1. Raises ValueError.
     """
     env, env_config = getattr(config, "env", None), dict(getattr(config, "env_config", None) or {})
     if env is None:
@@ -113,6 +114,8 @@ def check_env_config(config) -> None:
         key = (env, repr(sorted(env_config.items(), key=lambda kv: str(kv[0]))))
         if key not in _CHECKED_ENV_CONFIGS:
             from rllib_embed.embed_pg.env_factory import count_tasks
+            if len(_CHECKED_ENV_CONFIGS) >= 256:
+                _CHECKED_ENV_CONFIGS.clear()  # a sweep's many env_configs: keep the cache small
             _CHECKED_ENV_CONFIGS[key] = count_tasks(env, env_config)  # the creator's ValueError names the key
         num_tasks = getattr(config, NUM_TASKS, None)
         if num_tasks is not None and num_tasks != _CHECKED_ENV_CONFIGS[key]:
