@@ -113,7 +113,8 @@ def test_tune_builds_the_algorithm_from_a_dict_and_gets_the_same_refusal():
 
     with pytest.raises(ValueError, match=re.escape("EmbedPGConfig.gamma must be a finite number in [0, 1]; got 1.5")):
         EmbedPG(config={"env": POINT_GOALS, "env_config": {"num_tasks": 2}, "num_env_runners": 0, "gamma": 1.5})
-    with pytest.raises(ValueError, match=re.escape("PointGoals env_config: 'num_tasks' must be an int in [1, 1024], got -1")):
+    words = "PointGoals env_config: 'num_tasks' must be an int in [1, 1024], got -1"
+    with pytest.raises(ValueError, match=re.escape(words)):
         EmbedPG(config={"env": POINT_GOALS, "env_config": {"num_tasks": -1}, "num_env_runners": 0})
 
 
@@ -191,7 +192,8 @@ def _judge(env, fields, env_config, run):
     except ValueError as e:
         message = str(e)
         assert "\n" not in message and OWN_ERROR.match(message), message
-        named = [name for name in [*fields, *env_config] if re.search(rf"(?<![\w]){re.escape(str(name))}(?![\w])", message)]
+        named = [name for name in [*fields, *env_config]
+                 if re.search(rf"(?<![\w]){re.escape(str(name))}(?![\w])", message)]
         assert named or "env_config" in message, (fields, env_config, message)
         OUTCOMES[f"ValueError naming {named[0] if named else 'env_config'}"] += 1
         return

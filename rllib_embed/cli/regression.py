@@ -1,9 +1,10 @@
 """`rllib regress FILE...`: RLlib-style learning-regression tests of tuned configs.
 
 Each file runs as `rllib train file` would; then every trial's last result must reach
-the file's criteria (a NaN value, from an iteration in which no episode ended, is replaced
-by the trial's last finite value, and the summary says so): `pass_criteria` if the file has it, else the `stop` keys that are
+the file's criteria: `pass_criteria` if the file has it, else the `stop` keys that are
 not budgets (training_iteration, num_env_steps_sampled_lifetime, time_total_s, ...).
+A NaN value (from an iteration in which no episode ended) is replaced by the trial's last
+finite value, and the verdict says so.
 Exit 0 when every file passes, 1 when any misses, 2 on bad input (nothing run).
 """
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from rllib_embed.envs.multi_task import MAX_TASKS, MultiTaskEnv, config_float, config_int, config_pairs, config_with_defaults
+from rllib_embed.envs.multi_task import (
+    MAX_TASKS, MultiTaskEnv, config_float, config_int, config_pairs, config_with_defaults)
 from rllib_embed.envs.point_goals import PointMass, _checked_goal, goals_on_circle
 
 _NAME = "PointGoalSequence"
