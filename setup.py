@@ -16,7 +16,7 @@ setup(
         "pyyaml",  # rllib train file: tuned-config YAML (safe_load)
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "hypothesis>=6"],  # hypothesis: property tests
         # examples/: quickstart's and tune_sweep's progress bar
         "examples": ["tqdm>=4.60"],
         # pictures (rllib_embed.viz); training and transfer run without it

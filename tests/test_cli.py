@@ -167,7 +167,7 @@ ERROR_CASES = {
     "unknown config key": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", '{"latnt_dim": 3}'],
                            "unknown config key 'latnt_dim' for EmbedPG (EmbedPGConfig); did you mean 'latent_dim'?"),
     "invalid config value": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", '{"alpha2": -1}'],
-                             "EmbedPGConfig.alpha2 must be a number >= 0.0; got -1"),
+                             "EmbedPGConfig.alpha2 must be a finite number >= 0; got -1"),
     "missing checkpoint": (["evaluate", "{dir}/no/such/checkpoint"], "checkpoint path does not exist"),
     "not a checkpoint": (["evaluate", "{dir}"], "not a checkpoint"),
 }
@@ -185,6 +185,15 @@ IN_PROCESS_CASES = {
                           '{"env_config": {"flat_obs": false}}'], "set env_config.flat_obs: true"),
     "stop not a number": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--stop", '{"x": "high"}'],
                           "--stop: 'x' must be a number"),
+    "gamma out of range": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", '{"gamma": 1.5}'],
+                           "EmbedPGConfig.gamma must be a finite number in [0, 1]; got 1.5"),
+    "NaN learning rate": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", '{"lr": NaN}'],
+                          "EmbedPGConfig.lr must be a finite number > 0, or a schedule"),
+    "negative num_tasks": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config",
+                            '{"env_config": {"num_tasks": -1}}'], "'num_tasks' must be an int in [1, 1024], got -1"),
+    "num_tasks not a number": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config",
+                                '{"env_config": {"num_tasks": "x"}}'],
+                               "'num_tasks' must be an int in [1, 1024], got 'x'"),
     "nothing to check": (["regress", "{dir}/budget.yaml"], "nothing to check"),
     "unreachable cluster": (["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--ray-address", "127.0.0.1:1"],
                             "--ray-address 127.0.0.1:1: nothing answers there"),
@@ -259,3 +268,46 @@ def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):
     assert torch.equal(torch.get_rng_state(), state)
     assert runs[0] == runs[1]  # seeded draws
     assert runs[0] != runs[2] and runs[0] != runs[3]  # other seed, and sampled vs mean actions, differ
+
+
+# An iteration in which no episode ends: 20-step episodes, I=10; iteration 2 ends one per env, 3 none.
+EMBED_PG_NAN_LAST = f"""\
+nan-last:
+  env: {POINT_GOALS}
+  run: EmbedPG
+  stop: {{training_iteration: 3}}
+  pass_criteria:
+    env_runners/episode_return_mean: -1000
+    env_runners/tasks/min_episode_return_mean: -1000
+  config:
+    env_config: {{num_tasks: 2, episode_len: 20}}
+    rollout_fragment_length: 10
+    num_env_runners: 0
+"""
+
+
+def test_regress_judges_a_last_iteration_without_episodes_by_the_last_finite_value(tmp_path):
+    path = write(tmp_path / "nan.yaml", EMBED_PG_NAN_LAST)
+    proc = ok(rllib("regress", path, "--storage-path", tmp_path / "out", *RAY_FLAGS))
+    assert f"PASS  {path}" in proc.stdout
+    (trial,) = trial_dirs(tmp_path / "out" / "nan-last")
+    last = results(trial)[-1]
+    assert last["training_iteration"] == 3 and last["env_runners"]["episode_return_mean"] != \
+        last["env_runners"]["episode_return_mean"]  # RLlib's own value is NaN there
+    assert last["env_runners"]["tasks"]["min_episode_return_mean"] < 0.0  # ours: smoothed, finite
+    assert "(last finite value, from iteration 2; iteration 3 reported nan: no episode ended in it)" in proc.stdout
+    assert "nan <" not in proc.stdout
+
+
+def test_a_stop_key_no_result_has_stops_after_the_first_result(tmp_path):
+    """Tune alone would warn once and run until the other stop keys (here 10,000 iterations)."""
+    proc = rllib("train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", json.dumps(TINY_EMBED_PG),
+                 "--stop", '{"env_runners/tasks/min_sucess_mean": 0.9, "training_iteration": 10000}',
+                 "--storage-path", tmp_path / "out", *RAY_FLAGS)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("rllib: ")]
+    assert line.startswith("rllib: error: stop key 'env_runners/tasks/min_sucess_mean' is in no result")
+    assert "nearest keys in the result: env_runners/tasks/min_success_mean" in line
+    (experiment,) = (tmp_path / "out").iterdir()
+    (trial,) = trial_dirs(experiment)
+    assert [r["training_iteration"] for r in results(trial)] == [1]

@@ -46,7 +46,8 @@ def test_bad_values_name_the_field_and_the_allowed_values(field, value, allowed)
 
 
 def test_num_tasks_must_agree_with_the_env_config():
-    with pytest.raises(ValueError, match=r"num_tasks=3 differs from env_config\['num_tasks'\]=4"):
+    with pytest.raises(ValueError, match=r"num_tasks=3 differs from the 4 tasks rllib_embed/PointGoals-v0 has "
+                                         r"with env_config {'num_tasks': 4}"):
         _config(num_tasks=3).validate()
 
 

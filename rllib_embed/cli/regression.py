@@ -3,6 +3,8 @@
 Each file runs as `rllib train file` would; then every trial's last result must reach
 the file's criteria: `pass_criteria` if the file has it, else the `stop` keys that are
 not budgets (training_iteration, num_env_steps_sampled_lifetime, time_total_s, ...).
+A NaN value (from an iteration in which no episode ended) is replaced by the trial's last
+finite value, and the verdict says so.
 Exit 0 when every file passes, 1 when any misses, 2 on bad input (nothing run).
 """
 
@@ -14,6 +16,7 @@ from typing import Dict, List
 from rllib_embed.cli.checks import check_experiment
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import experiment_from_args
+from rllib_embed.cli.finite_metrics import last_finite
 from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
 
 
@@ -51,10 +54,13 @@ def judge(results, criteria: Dict[str, float]) -> List[str]:
             continue
         metrics = flat_metrics(result)
         for key, target in criteria.items():
-            value = metrics.get(key)
-            if value is None or not value >= target:
-                failures.append(f"trial {i}: {key} = {value} < {target} "
-                                f"(stopped at {_budget(metrics)})")
+            # Never NaN: a last iteration without a finished episode is judged by the last finite value.
+            value, note = last_finite(result, metrics, key)
+            if value is None:
+                failures.append(f"trial {i}: {key}: no value to judge {note} (stopped at {_budget(metrics)})")
+            elif not value >= target:
+                failures.append(f"trial {i}: {key} = {value} < {target} {note}".rstrip()
+                                + f" (stopped at {_budget(metrics)})")
     return failures
 
 

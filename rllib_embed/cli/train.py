@@ -9,6 +9,8 @@ from typing import Any, Dict, List
 from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
+from rllib_embed.cli.finite_metrics import last_finite
+from rllib_embed.cli.stop_criteria import StopCriteria
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
 SUMMARY_METRICS = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s",
@@ -78,6 +80,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     from ray import tune
 
     storage = os.path.abspath(os.path.expanduser(args.storage_path)) if args.storage_path else None
+    stopper = StopCriteria(experiment.stop) if experiment.stop else None  # also refuses an unknown key
     tuner = tune.Tuner(
         experiment.algo,
         param_space=param_space,
@@ -85,7 +88,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
         run_config=tune.RunConfig(
             name=experiment.name,
             storage_path=storage,
-            stop=experiment.stop or None,
+            stop=stopper,
             verbose=min(3, 1 + args.verbose),
             progress_reporter=progress_reporter(experiment),
             checkpoint_config=tune.CheckpointConfig(
@@ -95,7 +98,10 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
             ),
         ),
     )
-    return tuner.fit()
+    results = tuner.fit()
+    if stopper is not None and stopper.unknown:
+        raise CLIError(f"{stopper.unknown} (stopped after the first result; results so far: {results.experiment_path})")
+    return results
 
 
 def progress_reporter(experiment: Experiment):
@@ -134,7 +140,8 @@ def print_summary(results, extra_keys: List[str] = ()) -> None:
         print(f"  checkpoint   {result.checkpoint.path if result.checkpoint else '(none: add --checkpoint-at-end)'}")
         for key in dict.fromkeys([*SUMMARY_METRICS, *extra_keys]):
             if key in metrics:
-                print(f"  {key:<44} {_fmt(metrics[key])}")
+                value, note = last_finite(result, metrics, key)  # NaN: no episode ended in the last iteration
+                print(f"  {key:<44} {_fmt(value)} {note}".rstrip())
         tasks = _per_task(metrics)
         if tasks:
             print("  task  return    success")

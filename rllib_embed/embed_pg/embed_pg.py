@@ -9,11 +9,15 @@ from ray.rllib.utils.metrics import (
     NUM_ENV_STEPS_SAMPLED_LIFETIME, NUM_MODULE_STEPS_TRAINED_LIFETIME, SYNCH_WORKER_WEIGHTS_TIMER, TIMERS,
 )
 
+from rllib_embed.embed_pg.callbacks import TaskEpisodeWindows
 from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.evaluation import observation_normalizer
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER
 from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
+
+# Checkpoint entry of the per-task metric windows (EmbedPGCallbacks).
+TASK_EPISODE_WINDOWS = "task_episode_windows"
 
 
 class EmbedPG(Algorithm):
@@ -22,6 +26,22 @@ class EmbedPG(Algorithm):
     @classmethod
     def get_default_config(cls) -> EmbedPGConfig:
         return EmbedPGConfig()
+
+    def setup(self, config) -> None:
+        # Before super().setup: the callbacks may already run in it.
+        self.task_episode_windows = TaskEpisodeWindows(config.metrics_num_episodes_for_smoothing)
+        super().setup(config)
+
+    def get_state(self, components=None, *, not_components=None, **kwargs):
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(TASK_EPISODE_WINDOWS, components, not_components):
+            state[TASK_EPISODE_WINDOWS] = self.task_episode_windows.get_state()
+        return state
+
+    def set_state(self, state) -> None:
+        super().set_state(state)
+        if TASK_EPISODE_WINDOWS in state:
+            self.task_episode_windows.set_state(state[TASK_EPISODE_WINDOWS])
 
     def training_step(self) -> None:
         # One round: every env runner samples I steps from each of its envs (the

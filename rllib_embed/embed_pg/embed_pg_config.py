@@ -8,6 +8,7 @@ from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from rllib_embed.embed_pg.config_checks import check_env_config, check_env_config_type, check_fields
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
 from rllib_embed.embed_pg.losses import ESTIMATORS, UPDATES
@@ -170,6 +171,12 @@ class EmbedPGConfig(AlgorithmConfig):
             self.episode_lookback_horizon = max(self.episode_lookback_horizon, history_len - 1)
         return self
 
+    def environment(self, env=NotProvided, *, env_config=NotProvided, **kwargs) -> "EmbedPGConfig":
+        """AlgorithmConfig.environment; env_config must be a dict (None: left as it is), else ValueError."""
+        if env_config is not NotProvided:
+            check_env_config_type(env_config)  # before RLlib's deep_update, which fails on a non-dict
+        return super().environment(env, env_config=NotProvided if env_config is None else env_config, **kwargs)
+
     # ---- resolved values ---------------------------------------------------------------
     @property
     def resolved_num_tasks(self) -> Optional[int]:
@@ -228,6 +235,9 @@ class EmbedPGConfig(AlgorithmConfig):
         return pipeline
 
     def validate(self) -> None:
+        check_fields(self)  # every numeric field: type, range, finite (config_checks.FIELDS)
+        if not self.in_evaluation:
+            check_env_config(self)  # before env_config["num_tasks"] is read
         super().validate()
         self._validate_method()
         if not self.in_evaluation:  # evaluation samples whole episodes, from any runner count

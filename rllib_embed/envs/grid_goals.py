@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
+from itertools import chain
 from numbers import Integral
 from typing import Any
 
@@ -11,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from rllib_embed.envs.multi_task import (
+    MAX_TASKS,
     MultiTaskEnv,
     config_int,
     config_pairs,
@@ -78,16 +80,21 @@ def grid_corner_goals(num_tasks: int, size: int) -> list[tuple[int, int]]:
     cells in row-major order. More tasks than non-centre cells: ValueError.
     """
     last, mid = size - 1, size // 2
-    ordered = [(0, 0), (0, last), (last, 0), (last, last)]
-    ordered += [(0, mid), (mid, 0), (mid, last), (last, mid)]
-    ordered += [(r, c) for r in range(size) for c in range(size)]
-    cells = [cell for cell in dict.fromkeys(ordered) if cell != (mid, mid)]
-    if not 1 <= num_tasks <= len(cells):
+    if not 1 <= num_tasks <= size * size - 1:
         raise ValueError(
-            f"grid_corner_goals: num_tasks must be in [1, {len(cells)}] for a "
+            f"grid_corner_goals: num_tasks must be in [1, {size * size - 1}] for a "
             f"{size}x{size} grid, got {num_tasks}"
         )
-    return cells[:num_tasks]
+    ordered = chain([(0, 0), (0, last), (last, 0), (last, last)],
+                    [(0, mid), (mid, 0), (mid, last), (last, mid)],
+                    ((r, c) for r in range(size) for c in range(size)))
+    cells = {}  # the first num_tasks distinct non-centre cells, without listing a huge grid's all
+    for cell in ordered:
+        if cell != (mid, mid):
+            cells.setdefault(cell, None)
+            if len(cells) == num_tasks:
+                break
+    return list(cells)
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -102,7 +109,7 @@ _DEFAULTS: dict[str, Any] = {
 def make_grid_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEnv:
     """Env creator (Ray Tune / RLlib style) for the GridGoals multi-task env.
 
-    ``env_config`` keys: num_tasks (int in [1, size**2 - 1], default 4),
+    ``env_config`` keys: num_tasks (int in [1, min(size**2 - 1, 1024)], default 4),
     size (int >= 3, default 5), episode_len (int >= 1, default 20), goals
     (optional list of [row, col] inside the grid, not the centre start cell;
     replaces the corner goals), task_index (int in [0, num_tasks - 1],
@@ -113,7 +120,7 @@ def make_grid_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEnv
     episode_len = config_int(_NAME, "episode_len", cfg["episode_len"], 1)
     num_tasks = cfg["num_tasks"]
     if num_tasks is not None:
-        num_tasks = config_int(_NAME, "num_tasks", num_tasks, 1, size * size - 1)
+        num_tasks = config_int(_NAME, "num_tasks", num_tasks, 1, min(size * size - 1, MAX_TASKS))
     if cfg["goals"] is None:
         goals = grid_corner_goals(4 if num_tasks is None else num_tasks, size)
     else:

@@ -16,6 +16,9 @@ import numpy as np
 
 OBS_KEY = "obs"
 TASK_KEY = "task"
+# Largest K an env_config may ask for: K one-hot inputs and K x D envs sampled at once; a
+# larger count (e.g. a mistyped 10**9) would only exhaust memory while the goals are built.
+MAX_TASKS = 1024
 
 
 class MultiTaskEnv(gym.Env):

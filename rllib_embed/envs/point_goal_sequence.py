@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from rllib_embed.envs.multi_task import MultiTaskEnv, config_float, config_int, config_pairs, config_with_defaults
+from rllib_embed.envs.multi_task import (
+    MAX_TASKS, MultiTaskEnv, config_float, config_int, config_pairs, config_with_defaults)
 from rllib_embed.envs.point_goals import PointMass, _checked_goal, goals_on_circle
 
 _NAME = "PointGoalSequence"
@@ -88,13 +89,13 @@ def make_point_goal_sequence(env_config: Mapping[str, Any] | None = None) -> Mul
     >= 2 [x, y], visited in order) replaces the circle with that one sequence.
 
     ``env_config`` keys: num_tasks (int in [1, n], default 1; 1 or absent with goals),
-    circle_goals (int >= 2, default 4), radius (> 0, default 1.0), goals (default none),
+    circle_goals (int in [2, 1024], default 4), radius (> 0, default 1.0), goals (default none),
     episode_len (int >= 1, default 25), max_step (> 0, default 0.2), goal_tolerance
     (> 0, default 0.2), start_noise (>= 0, default 0.05). Anything else raises ValueError.
     """
     cfg = config_with_defaults(_NAME, env_config, _DEFAULTS)
     if cfg["goals"] is None:
-        n = config_int(_NAME, "circle_goals", cfg["circle_goals"], 2)
+        n = config_int(_NAME, "circle_goals", cfg["circle_goals"], 2, MAX_TASKS)
         radius = config_float(_NAME, "radius", cfg["radius"], 0.0, strict=True)
         num_tasks = config_int(_NAME, "num_tasks", 1 if cfg["num_tasks"] is None else cfg["num_tasks"], 1, n)
         circle = goals_on_circle(n, radius)

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from rllib_embed.envs.multi_task import (
+    MAX_TASKS,
     MultiTaskEnv,
     config_choice,
     config_float,
@@ -138,7 +139,7 @@ _DEFAULTS: dict[str, Any] = {
 def make_point_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEnv:
     """Env creator (Ray Tune / RLlib style) for the PointGoals multi-task env.
 
-    ``env_config`` keys: num_tasks (int >= 1, default 4), radius (> 0,
+    ``env_config`` keys: num_tasks (int in [1, 1024], default 4), radius (> 0,
     default 1.0), episode_len (int >= 1, default 25), max_step (> 0, default
     0.2), goal_tolerance (> 0, default 0.2, the goal radius of PEARL's point
     robot on a unit circle), start_noise (>= 0, default
@@ -151,7 +152,7 @@ def make_point_goals(env_config: Mapping[str, Any] | None = None) -> MultiTaskEn
     radius = config_float(_NAME, "radius", cfg["radius"], 0.0, strict=True)
     if cfg["goals"] is None:
         num_tasks = 4 if cfg["num_tasks"] is None else cfg["num_tasks"]
-        num_tasks = config_int(_NAME, "num_tasks", num_tasks, 1)
+        num_tasks = config_int(_NAME, "num_tasks", num_tasks, 1, MAX_TASKS)
         goals = goals_on_circle(num_tasks, radius)
     else:
         goals = [_checked_goal(pair) for pair in config_pairs(_NAME, "goals", cfg["goals"])]
