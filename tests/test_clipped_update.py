@@ -166,12 +166,13 @@ def _config(**training):
 @pytest.mark.parametrize("field, value, words", [
     ("update", "ppo", r"update must be one of \['literal', 'clipped'\]"),
     ("advantages", "td", r"advantages must be one of \[None, 'returns', 'gae'\]"),
-    ("lambda_", 1.5, r"lambda_ must be a finite number >= 0.0 and <= 1.0"),
-    ("lambda_", -0.1, r"lambda_ must be a finite number >= 0.0 and <= 1.0"),
-    ("lambda_", float("nan"), r"lambda_ must be a finite number"),
-    ("clip_param", 0.0, r"clip_param must be a finite number > 0.0"),
-    ("clip_param", float("inf"), r"clip_param must be a finite number > 0.0"),
-    ("target_kl", -1.0, r"target_kl must be a finite number > 0.0"),
+    ("lambda_", 1.5, r"lambda_ must be a finite number in \[0, 1\]; got 1.5"),
+    ("lambda_", -0.1, r"lambda_ must be a finite number in \[0, 1\]"),
+    ("lambda_", float("nan"), r"lambda_ must be a finite number in \[0, 1\]; got nan"),
+    ("clip_param", 0.0, r"clip_param must be a finite number > 0; got 0.0"),
+    ("clip_param", float("inf"), r"clip_param must be a finite number > 0"),
+    ("target_kl", -1.0, r"target_kl must be a finite number > 0 or None"),
+    ("minibatch_size", 2.5, r"minibatch_size must be an int >= 1 or None"),
     ("normalize_advantages", "yes", r"normalize_advantages must be one of \[None, False, True\]"),
 ])
 def test_bad_values_of_the_update_fields_name_the_field(field, value, words):

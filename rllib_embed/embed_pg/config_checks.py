@@ -54,10 +54,10 @@ FIELDS: Tuple[Field, ...] = (
     Field("grad_clip", REAL, 0.0, low_open=True, optional=True),
     Field("num_epochs", INT, 1),
     Field("value_epochs", INT, 1),
-    # Fields of the clipped / GAE update (skipped while the config has none of them).
+    # The clipped update and GAE (docs/learning.md); minibatch_size >= I is checked in validate().
     Field("lambda_", REAL, 0.0, 1.0),
     Field("clip_param", REAL, 0.0, low_open=True),
-    Field("kl_target", REAL, 0.0, low_open=True),
+    Field("target_kl", REAL, 0.0, low_open=True, optional=True),
     Field("minibatch_size", INT, 1, optional=True),
     # Sampling and RLlib's runtime.
     Field("rollout_fragment_length", INT, 1),

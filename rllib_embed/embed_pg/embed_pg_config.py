@@ -1,7 +1,6 @@
 """EmbedPGConfig: every hyper-parameter of the method, with defaults and validation."""
 
-import math
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Dict, List, Optional, Union
 
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
@@ -244,10 +243,7 @@ class EmbedPGConfig(AlgorithmConfig):
             self._validate_sampling()
 
     def _validate_method(self) -> None:
-        _check_int(self, "latent_dim", 1)
-        _check_int(self, "history_len", 1)
-        for name in ("alpha1", "alpha2", "alpha3"):
-            _check_real(self, name, minimum=0.0)
+        # Numeric fields' types and ranges: config_checks.FIELDS, checked first in validate().
         _check_choice(self, "estimator", ESTIMATORS)
         _check_choice(self, "returns", RETURNS)
         _check_choice(self, "baseline", BASELINES)
@@ -257,15 +253,9 @@ class EmbedPGConfig(AlgorithmConfig):
             value = getattr(self, name)
             if not isinstance(value, (list, tuple)) or not all(isinstance(h, Integral) and h > 0 for h in value):
                 raise ValueError(f"EmbedPGConfig.{name} must be a list of positive ints (layer sizes); got {value!r}")
-        for name in ("policy_lr", "embedding_lr", "inference_lr", "value_lr"):
-            if getattr(self, name) is not None:
-                _check_real(self, name, minimum=0.0, strict=True)
-        _check_real(self, "vf_loss_coeff", minimum=0.0)
         if not isinstance(self.normalize_observations, bool):
             raise ValueError("EmbedPGConfig.normalize_observations must be one of [False, True]; "
                              f"got {self.normalize_observations!r}")
-        _check_int(self, "num_epochs", 1)
-        _check_int(self, "value_epochs", 1)
         self._validate_update()
         if not self.add_default_connectors_to_learner_pipeline:
             raise ValueError("EmbedPGConfig.add_default_connectors_to_learner_pipeline must be True: EmbedPG's "
@@ -276,17 +266,13 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError("EmbedPG runs on RLlib's new API stack only (enable_rl_module_and_learner=True)")
 
     def _validate_update(self) -> None:
-        """The update's fields: update, advantages, lambda_, clip_param, normalize_advantages,
-        target_kl, minibatch_size."""
+        """The update's choices and how they combine (lambda_, clip_param, target_kl and
+        minibatch_size's ranges are in config_checks.FIELDS)."""
         _check_choice(self, "update", UPDATES)
         _check_choice(self, "advantages", ADVANTAGES)
-        _check_real(self, "lambda_", minimum=0.0, maximum=1.0)
-        _check_real(self, "clip_param", minimum=0.0, strict=True)
         if self.normalize_advantages is not None and not isinstance(self.normalize_advantages, bool):
             raise ValueError("EmbedPGConfig.normalize_advantages must be one of [None, False, True]; "
                              f"got {self.normalize_advantages!r}")
-        if self.target_kl is not None:
-            _check_real(self, "target_kl", minimum=0.0, strict=True)
         if self.resolved_advantages == "gae" and self.baseline != "value":
             raise ValueError("EmbedPGConfig.advantages='gae' needs baseline='value' (GAE's TD errors use V); "
                              f"got baseline={self.baseline!r}")
@@ -297,9 +283,7 @@ class EmbedPGConfig(AlgorithmConfig):
                                  f"update='clipped'); got {self.minibatch_size!r}")
             return
         I = self.rollout_fragment_length
-        if self.minibatch_size is not None and (
-                isinstance(self.minibatch_size, bool) or not isinstance(self.minibatch_size, Integral)
-                or (isinstance(I, Integral) and self.minibatch_size < I)):
+        if self.minibatch_size is not None and self.minibatch_size < I:
             raise ValueError(f"EmbedPGConfig.minibatch_size must be None or an int >= rollout_fragment_length "
                              f"(I={I}), so that a minibatch holds whole segments; got {self.minibatch_size!r}")
         if self.num_learners > 1:
@@ -308,9 +292,6 @@ class EmbedPGConfig(AlgorithmConfig):
                              f"got num_learners={self.num_learners}")
 
     def _validate_sampling(self) -> None:
-        _check_int(self, "copies_per_task", 1)
-        if self.num_tasks is not None:
-            _check_int(self, "num_tasks", 1)
         if self.batch_mode != "truncate_episodes":
             raise ValueError("EmbedPGConfig.batch_mode must be 'truncate_episodes' (every env samples "
                              f"I = rollout_fragment_length steps); got {self.batch_mode!r}")
@@ -352,21 +333,6 @@ class EmbedPGConfig(AlgorithmConfig):
                 f"num_env_runners={self.num_env_runners} x num_envs_per_env_runner={self.num_envs_per_env_runner} "
                 f"gives {got}. Allowed: num_env_runners * num_envs_per_env_runner == {n_envs} "
                 f"(e.g. num_env_runners={n_envs}, or num_env_runners=0 with num_envs_per_env_runner={n_envs}).")
-
-
-def _check_int(config, name: str, minimum: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"EmbedPGConfig.{name} must be an int >= {minimum}; got {value!r}")
-
-
-def _check_real(config, name: str, minimum: float, strict: bool = False, maximum: Optional[float] = None) -> None:
-    value = getattr(config, name)
-    ok = isinstance(value, Real) and not isinstance(value, bool) and (value > minimum if strict else value >= minimum) \
-        and (maximum is None or value <= maximum) and math.isfinite(value)  # NaN fails every comparison
-    if not ok:
-        bound = f"{'>' if strict else '>='} {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
-        raise ValueError(f"EmbedPGConfig.{name} must be a finite number {bound}; got {value!r}")
 
 
 def _check_choice(config, name: str, allowed) -> None:
