@@ -137,7 +137,7 @@ def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra
         training.update(s)
     config = EmbedPGConfig().update_from_dict({**tuned, "env": family.env_id})
     return (config.env_runners(num_env_runners=0, num_envs_per_env_runner=num_tasks * config.copies_per_task)
-            .training(**{**training, **(extra or {})}))  # --training overrides the recipe
+            .training(**{**training, **(extra or {})})  # --training overrides the recipe's fields
             .debugging(seed=seed))
 
 
