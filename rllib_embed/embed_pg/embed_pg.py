@@ -1,5 +1,7 @@
 """EmbedPG: one gradient step per round of I steps from each of the K x D environments."""
 
+import os
+
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -8,6 +10,7 @@ from ray.rllib.utils.metrics import (
     NUM_ENV_STEPS_SAMPLED_LIFETIME, NUM_MODULE_STEPS_TRAINED_LIFETIME, SYNCH_WORKER_WEIGHTS_TIMER, TIMERS,
 )
 
+from rllib_embed.embed_pg.checkpoint_files import atomic_save
 from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
@@ -19,6 +22,18 @@ class EmbedPG(Algorithm):
     @classmethod
     def get_default_config(cls) -> EmbedPGConfig:
         return EmbedPGConfig()
+
+    def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
+        """RLlib's `Checkpointable.save_to_path`, but the checkpoint appears only complete.
+
+        A local `path` is written into a hidden folder beside it, given a manifest (each
+        file's size and SHA-256, see `checkpoint_files`) and renamed into place; `algo.save()`
+        and Tune's checkpoints come through here. Other file systems: RLlib's own writing.
+        """
+        if filesystem is not None or path is None or "://" in os.fspath(path):
+            return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+        return atomic_save(lambda tmp: super(EmbedPG, self).save_to_path(
+            tmp, state=state, use_msgpack=use_msgpack), path)
 
     def training_step(self) -> None:
         # One round: every env runner samples I steps from each of its envs (the

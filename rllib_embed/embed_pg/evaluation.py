@@ -9,6 +9,7 @@ import torch
 from ray.rllib.core import COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR
 from ray.rllib.core.columns import Columns
 
+from rllib_embed.embed_pg.checkpoint_files import load_checked
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations, ObservationNormalizer
 from rllib_embed.embed_pg.env_factory import make_env
@@ -103,4 +104,4 @@ def load_observation_normalizer(checkpoint: str) -> Optional[ObservationNormaliz
                         NormalizeObservations.__name__)
     if not os.path.isdir(path):
         return None
-    return NormalizeObservations.from_checkpoint(path).frozen()
+    return load_checked(NormalizeObservations.from_checkpoint, path).frozen()

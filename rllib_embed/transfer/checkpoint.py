@@ -13,10 +13,22 @@ from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.checkpoints import Checkpointable
 
+from rllib_embed.embed_pg.checkpoint_files import CTOR_FILE, MANIFEST, MARKER, CheckpointError, load_checked, \
+    resolve_checkpoint
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
 # Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
 MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
+
+
+def resolve_skills_checkpoint(checkpoint: str | os.PathLike) -> str:
+    """The checkpoint ``checkpoint`` means: an RLModule folder as it is, else a complete Algorithm
+    checkpoint (a Tune trial folder's newest complete one, said on stderr); raises CheckpointError
+    (a ValueError) naming the incomplete checkpoint or damaged file."""
+    path = os.path.abspath(os.fspath(checkpoint))
+    is_module_folder = (os.path.isfile(os.path.join(path, CTOR_FILE)) and not os.path.isfile(os.path.join(path, MARKER))
+                        and not os.path.isfile(os.path.join(path, MANIFEST)))
+    return path if is_module_folder else resolve_checkpoint(path)
 
 
 def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
@@ -35,9 +47,11 @@ def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
 def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
 
-    Raises ValueError where the checkpoint holds another algorithm's module.
+    ``checkpoint``: an Algorithm checkpoint, a Tune trial folder (its newest complete
+    checkpoint) or an RLModule folder. Raises ValueError where the checkpoint holds another
+    algorithm's module; CheckpointError (a ValueError) where it is incomplete or a file is damaged.
     """
-    module = RLModule.from_checkpoint(module_checkpoint_dir(checkpoint))
+    module = load_checked(RLModule.from_checkpoint, module_checkpoint_dir(resolve_skills_checkpoint(checkpoint)))
     if not isinstance(module, EmbedPGTorchRLModule):
         raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
                          f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
@@ -62,8 +76,12 @@ def checkpoint_env(checkpoint: str | os.PathLike) -> tuple[Any, dict]:
     path = os.path.join(os.fspath(checkpoint), Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)
     env = env_config = None
     if os.path.isfile(path):
-        with open(path, "rb") as f:
-            args = pickle.load(f)["ctor_args_and_kwargs"][0]
+        try:
+            with open(path, "rb") as f:
+                args = pickle.load(f)["ctor_args_and_kwargs"][0]
+        except Exception as e:  # noqa: BLE001  (a truncated pickle raises almost anything)
+            raise CheckpointError(f"damaged checkpoint file {path}: {type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:200]}") from None
         for arg in args:  # the Algorithm's config: an AlgorithmConfig or its to_dict()
             if isinstance(arg, AlgorithmConfig):
                 env, env_config = arg.env, arg.env_config
