@@ -12,6 +12,7 @@ from ray.rllib.utils.metrics import (
 
 from rllib_embed.embed_pg.checkpoint_files import atomic_save
 from rllib_embed.embed_pg.columns import ENV_ID
+from rllib_embed.embed_pg.env_runner_state import STREAMS, process_rng_state, set_process_rng_state
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
 
@@ -34,6 +35,27 @@ class EmbedPG(Algorithm):
             return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
         return atomic_save(lambda tmp: super(EmbedPG, self).save_to_path(
             tmp, state=state, use_msgpack=use_msgpack), path)
+
+    def get_state(self, components=None, *, not_components=None, **kwargs):
+        """RLlib's state plus the streams of this process (the learner's generators) and of
+        each remote env runner (`env_runner_state`), so that a checkpoint resumes exactly."""
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(STREAMS, components, not_components):
+            state[STREAMS] = {"process_rng": process_rng_state(), "remote_env_runners": {
+                index: runner_state[STREAMS] for index, runner_state in self.env_runner_group.foreach_env_runner(
+                    lambda runner: (runner.worker_index, runner.get_state(components=STREAMS)),
+                    local_env_runner=False) if STREAMS in runner_state}}
+        return state
+
+    def set_state(self, state) -> None:
+        super().set_state(state)
+        if STREAMS in state:
+            remote = state[STREAMS]["remote_env_runners"]
+            if remote:
+                self.env_runner_group.foreach_env_runner(
+                    lambda runner: runner.set_state({STREAMS: remote[runner.worker_index]})
+                    if runner.worker_index in remote else None, local_env_runner=False)
+            set_process_rng_state(state[STREAMS]["process_rng"])
 
     def training_step(self) -> None:
         # One round: every env runner samples I steps from each of its envs (the
