@@ -25,7 +25,9 @@ def _weights(algo):
 
 
 def _returns(result):
-    return result["env_runners"].get("episode_return_mean")
+    """The iteration's episode_return_mean; NaN where no episode ended (compared as equal)."""
+    value = result["env_runners"].get("episode_return_mean")
+    return np.nan if value is None else float(value)
 
 
 def _compare(config, path, before=3, after=3):
@@ -56,7 +58,7 @@ def _compare(config, path, before=3, after=3):
 @pytest.mark.parametrize("normalize", [True, False])
 def test_resume_equals_the_uninterrupted_run_pointgoals_k4(tmp_path, ray_session, normalize):
     """The issue's instance: PointGoals K=4, seed 0, local env runner (5 + 5 against 10)."""
-    straight, resumed, largest = _compare(_config("rllib_embed/PointGoals-v0", 4, normalize=normalize, fragment=25),
+    straight, resumed, largest = _compare(_config("rllib_embed/PointGoals-v0", 4, normalize=normalize, fragment=12),
                                           str(tmp_path / "ckpt"), before=5, after=5)
     assert largest <= 1e-6
     np.testing.assert_array_equal(resumed, straight)
