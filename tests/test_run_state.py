@@ -46,19 +46,18 @@ def _iterations(experiment: Path):
     return [json.loads(line)["training_iteration"] for line in open(result_file) if line.strip()]
 
 
-def _restart_iteration(iterations):
-    """The iteration the resumed run started from: where result.json's iterations go back."""
-    for before, after in zip(iterations, iterations[1:]):
-        if after <= before:
-            return after - 1
-    raise AssertionError(f"no restart in {iterations}")
+def _restart_iteration(iterations, results_before):
+    """The iteration the resumed run started from: the one before its first result."""
+    assert iterations[results_before - 1] < ITERATIONS
+    return iterations[results_before] - 1
 
 
 def _newest_complete_iteration(experiment: Path):
     """checkpoint_N holds iteration N + 1 (--checkpoint-freq 1)."""
     from rllib_embed.embed_pg.checkpoint_files import newest_complete_checkpoint
 
-    (trial,) = glob.glob(str(experiment / "*" / ""))
+    (params,) = glob.glob(str(experiment / "*" / "params.json"))
+    trial = os.path.dirname(params)
     path, _ = newest_complete_checkpoint(trial)
     return int(os.path.basename(path).split("_")[1]) + 1, path
 
@@ -78,13 +77,14 @@ def test_ctrl_c_is_reported_as_interrupted_and_the_printed_command_resumes(tmp_p
     (line,) = [line for line in err.splitlines() if line.startswith("  resume with: ")]
     command = shlex.split(line.split("resume with: ", 1)[1])
     assert command[:2] == ["rllib", "train"] and command[-1] == "--resume"
+    results_before = len(_iterations(experiment))
 
     resumed = subprocess.run([*CLI, *command[1:]], cwd=REPO, capture_output=True, text=True, timeout=300,
                              env={**os.environ, "PYTHONPATH": str(REPO)})
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"from {checkpoint}" in resumed.stdout  # says where it continues from
     iterations = _iterations(experiment)
-    assert _restart_iteration(iterations) == newest  # the newest checkpoint, not an older one
+    assert _restart_iteration(iterations, results_before) == newest  # the newest checkpoint, not an older one
     assert iterations[-1] == ITERATIONS and "(done)" in resumed.stdout
 
 
@@ -96,13 +96,14 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     newest, _ = _newest_complete_iteration(experiment)
+    results_before = len(_iterations(experiment))
     resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
                              timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     iterations = _iterations(experiment)
     # At most the one checkpoint written in the instant between its write and Tune's record of it
     # is lost (before the fix: Tune's 10 s snapshot period lost up to 10 s of checkpoints).
-    assert newest - 1 <= _restart_iteration(iterations) <= newest
+    assert newest - 1 <= _restart_iteration(iterations, results_before) <= newest
     assert iterations[-1] == ITERATIONS
 
 
