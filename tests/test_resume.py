@@ -89,3 +89,37 @@ def test_streams_are_kept_only_in_checkpoints_not_in_per_iteration_syncs(ray_ses
         assert "bit_generator" in skill_noise  # RLlib's connector state carries the skill draws' generator
     finally:
         algo.stop()
+
+
+def _unpicklable_point_goals(env_config):
+    """PointGoals holding a lock, as MuJoCo's envs hold unpicklable handles."""
+    import threading
+
+    from rllib_embed.embed_pg.env_factory import make_env
+
+    env = make_env("rllib_embed/PointGoals-v0", env_config)
+    env.unwrapped.handle = threading.Lock()
+    return env
+
+
+def test_an_env_that_cannot_be_pickled_resumes_reproducibly_with_new_episodes(tmp_path, ray_session, caplog):
+    """Fallback: the env's generators are kept, the episodes in progress are not; the restored run
+    starts new episodes, the same ones on every restore from that checkpoint."""
+    from ray.tune.registry import register_env
+
+    register_env("test/UnpicklablePointGoals", _unpicklable_point_goals)
+    config = _config("test/UnpicklablePointGoals", 2, normalize=True, episode_len=10)
+    path = str(tmp_path / "ckpt")
+    straight, _, largest = _compare(config, path, before=2, after=2)
+    assert "the env cannot be pickled" in caplog.text
+    runs = []
+    for _ in range(2):
+        restored = Algorithm.from_checkpoint(path)
+        try:
+            runs.append(([_returns(restored.train()) for _ in range(2)], _weights(restored)))
+        finally:
+            restored.stop()
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for key, value in runs[0][1].items():
+        np.testing.assert_array_equal(value, runs[1][1][key])
+    print(f"unpicklable env: largest weight difference to the uninterrupted run {largest:.3g}")
