@@ -2,6 +2,7 @@
 
 import os
 
+import cloudpickle
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -41,21 +42,23 @@ class EmbedPG(Algorithm):
         each remote env runner (`env_runner_state`), so that a checkpoint resumes exactly."""
         state = super().get_state(components, not_components=not_components, **kwargs)
         if self._check_component(STREAMS, components, not_components):
-            state[STREAMS] = {"process_rng": process_rng_state(), "remote_env_runners": {
-                index: runner_state[STREAMS] for index, runner_state in self.env_runner_group.foreach_env_runner(
-                    lambda runner: (runner.worker_index, runner.get_state(components=STREAMS)),
-                    local_env_runner=False) if STREAMS in runner_state}}
+            remote = {index: runner_state[STREAMS] for index, runner_state in self.env_runner_group.foreach_env_runner(
+                lambda runner: (runner.worker_index, runner.get_state(components=STREAMS)),
+                local_env_runner=False) if STREAMS in runner_state}
+            # Bytes, so that msgpack checkpoints (`_use_msgpack_checkpoints`) take them too.
+            state[STREAMS] = cloudpickle.dumps({"process_rng": process_rng_state(), "remote_env_runners": remote})
         return state
 
     def set_state(self, state) -> None:
         super().set_state(state)
         if STREAMS in state:
-            remote = state[STREAMS]["remote_env_runners"]
+            streams = cloudpickle.loads(state[STREAMS])
+            remote = streams["remote_env_runners"]
             if remote:
                 self.env_runner_group.foreach_env_runner(
                     lambda runner: runner.set_state({STREAMS: remote[runner.worker_index]})
                     if runner.worker_index in remote else None, local_env_runner=False)
-            set_process_rng_state(state[STREAMS]["process_rng"])
+            set_process_rng_state(streams["process_rng"])
 
     def training_step(self) -> None:
         # One round: every env runner samples I steps from each of its envs (the

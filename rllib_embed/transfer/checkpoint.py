@@ -13,8 +13,8 @@ from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.checkpoints import Checkpointable
 
-from rllib_embed.embed_pg.checkpoint_files import CTOR_FILE, MANIFEST, MARKER, CheckpointError, load_checked, \
-    resolve_checkpoint
+from rllib_embed.embed_pg.checkpoint_files import MANIFEST, MARKER, CheckpointError, load_checked, resolve_checkpoint, \
+    tune_checkpoints
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
 # Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
@@ -22,13 +22,16 @@ MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONE
 
 
 def resolve_skills_checkpoint(checkpoint: str | os.PathLike) -> str:
-    """The checkpoint ``checkpoint`` means: an RLModule folder as it is, else a complete Algorithm
-    checkpoint (a Tune trial folder's newest complete one, said on stderr); raises CheckpointError
-    (a ValueError) naming the incomplete checkpoint or damaged file."""
+    """The checkpoint ``checkpoint`` means: a complete Algorithm checkpoint (a Tune trial or
+    experiment folder's newest complete one, said on stderr), else the path as it is (an RLModule
+    folder). Raises CheckpointError (a ValueError) naming the incomplete checkpoint or damaged file."""
     path = os.path.abspath(os.fspath(checkpoint))
-    is_module_folder = (os.path.isfile(os.path.join(path, CTOR_FILE)) and not os.path.isfile(os.path.join(path, MARKER))
-                        and not os.path.isfile(os.path.join(path, MANIFEST)))
-    return path if is_module_folder else resolve_checkpoint(path)
+    if not os.path.isdir(path):
+        return os.fspath(checkpoint)  # module_checkpoint_dir says what is wrong
+    is_algorithm_checkpoint = os.path.isfile(os.path.join(path, MARKER)) or os.path.isfile(os.path.join(path, MANIFEST))
+    is_tune_folder = bool(tune_checkpoints(path)) or any(
+        tune_checkpoints(os.path.join(path, sub)) for sub in os.listdir(path))  # a trial or an experiment folder
+    return resolve_checkpoint(path) if is_algorithm_checkpoint or is_tune_folder else os.fspath(checkpoint)
 
 
 def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
