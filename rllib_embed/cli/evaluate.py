@@ -21,6 +21,15 @@ MODULE_PATH = ("learner_group", "learner", "rl_module", "default_policy")
 
 
 def evaluate_command(args) -> int:
+    from rllib_embed.embed_pg.checkpoint_files import CheckpointError
+
+    try:
+        return _evaluate(args)
+    except CheckpointError as e:  # a damaged file found while loading: one line naming it
+        raise CLIError(str(e)) from None
+
+
+def _evaluate(args) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint)
     if args.out:
         out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -84,7 +93,8 @@ def load_module(checkpoint: str):
     if not os.path.isdir(path):
         raise CLIError(f"checkpoint {checkpoint} has no single-agent module at {os.path.join(*MODULE_PATH)} "
                        f"(multi-agent and old-API-stack checkpoints are not supported)")
-    return RLModule.from_checkpoint(path)
+    from rllib_embed.embed_pg.checkpoint_files import load_checked
+    return load_checked(RLModule.from_checkpoint, path)
 
 
 def _is_embed_pg(algo_cls) -> bool:

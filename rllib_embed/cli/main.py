@@ -92,6 +92,12 @@ def add_run_flags(parser: argparse.ArgumentParser, *, experiment_flags: bool = T
                              "results, DEBUG logs")
 
 
+def add_resume_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the experiment of the same --name and --storage-path: unfinished and errored "
+                             "trials go on from their newest complete checkpoint (RLlib's former flag)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Train and evaluate RLlib algorithms (EmbedPG included) through "
                                              "Ray Tune, like RLlib's former `rllib` command.")
@@ -102,10 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train with Ray Tune. `rllib train file F.yaml [flags]` runs a tuned "
                                             "config; its flags override the file.")
     add_run_flags(train)
+    add_resume_flag(train)
 
     train_file = _Parser(prog=f"{PROG} train file", description="Run a tuned-config YAML file; flags override it.")
     train_file.add_argument("file", help="tuned config: NAME: {env, run, stop, config}")
     add_run_flags(train_file)
+    add_resume_flag(train_file)
 
     evaluate = commands.add_parser("evaluate", help="per-task return and success of a checkpoint",
                                    description="Evaluate a checkpoint written by `rllib train`: per-task return "
@@ -140,6 +148,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     else:
         args = parser.parse_args(argv)
         args.file = None
+    args.argv = list(argv)  # for the exact resume command printed after an interrupt
+    args.resume = getattr(args, "resume", False)
     return args
 
 

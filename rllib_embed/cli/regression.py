@@ -17,6 +17,7 @@ from rllib_embed.cli.checks import check_experiment
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
+from rllib_embed.cli.run_state import EXIT_INTERRUPTED, interrupted, trial_ends
 from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
 
 
@@ -34,23 +35,32 @@ def regress_command(args) -> int:
         planned.append((path, experiment, check_experiment(experiment), criteria))
         check_local_cpus(experiment, file_args)
     start_ray(args)
-    verdicts = []
+    verdicts, was_interrupted = [], False
     for path, experiment, param_space, criteria in planned:
         results = run_experiment(experiment, param_space, args)
         print_summary(results, extra_keys=list(criteria))
         verdicts.append((path, judge(results, criteria)))
-    print("\nLearning regression:")
+        if interrupted(trial_ends(results)):  # Ctrl-C: Tune stopped the run; run no further file
+            was_interrupted = True
+            break
+    print("\nLearning regression:" + (" (interrupted)" if was_interrupted else ""))
     for path, failures in verdicts:
         print(f"  {'PASS' if not failures else 'FAIL'}  {path}" + "".join(f"\n        {f}" for f in failures))
+    if was_interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if any(failures for _, failures in verdicts) else 0
 
 
 def judge(results, criteria: Dict[str, float]) -> List[str]:
     """Why the run failed (empty: passed). Every trial's last result must reach every criterion."""
     failures = []
+    ends = trial_ends(results)
     for i, result in enumerate(results):
         if result.error:
             failures.append(f"trial {i}: errored: {' '.join(str(result.error).split())[:300]}")
+            continue
+        if not ends[i].finished:  # Tune's state: stopped before its stop criterion or budget
+            failures.append(f"trial {i}: unfinished ({ends[i].status}): interrupted before its stop criterion")
             continue
         metrics = flat_metrics(result)
         for key, target in criteria.items():

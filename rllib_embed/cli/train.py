@@ -10,6 +10,9 @@ from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
+from rllib_embed.cli.run_state import (
+    EXIT_INTERRUPTED, check_name_free_or_resuming, experiment_path, interrupted, print_interrupted, trial_ends,
+)
 from rllib_embed.cli.stop_criteria import StopCriteria
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
@@ -22,10 +25,15 @@ TASKS_PREFIX = "env_runners/tasks/task_"
 def train_command(args) -> int:
     experiment = experiment_from_args(args)
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
+    check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
     check_local_cpus(experiment, args)
     start_ray(args)
     results = run_experiment(experiment, param_space, args)
-    print_summary(results)
+    ends = trial_ends(results)  # Tune's trial statuses: TERMINATED, ERROR, or left unfinished
+    print_summary(results, ends=ends)
+    if interrupted(ends):
+        print_interrupted(ends, args.argv, results.experiment_path)
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if results.errors else 0
 
 
@@ -80,6 +88,11 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     from ray import tune
 
     storage = os.path.abspath(os.path.expanduser(args.storage_path)) if args.storage_path else None
+    # Tune snapshots the experiment state (each trial's latest checkpoint) at most every 10 s
+    # by default; a run killed in between resumes from an older checkpoint. 0: after each step.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    if getattr(args, "resume", False):
+        return resume_experiment(experiment, param_space, args)
     stopper = StopCriteria(experiment.stop) if experiment.stop else None  # also refuses an unknown key
     tuner = tune.Tuner(
         experiment.algo,
@@ -102,6 +115,22 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     if stopper is not None and stopper.unknown:
         raise CLIError(f"{stopper.unknown} (stopped after the first result; results so far: {results.experiment_path})")
     return results
+
+
+def resume_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
+    """`tune.Tuner.restore(...)`: unfinished and errored trials continue from their newest checkpoint."""
+    from ray import tune
+
+    from rllib_embed.embed_pg.checkpoint_files import newest_complete_checkpoint
+
+    path = experiment_path(experiment.name, args.storage_path)
+    for trial in sorted(os.listdir(path)):
+        checkpoint, _ = newest_complete_checkpoint(os.path.join(path, trial))
+        if checkpoint:
+            print(f"resuming {trial} from {checkpoint}")
+    tuner = tune.Tuner.restore(path, trainable=experiment.algo, param_space=param_space,
+                               resume_unfinished=True, resume_errored=True)
+    return tuner.fit()
 
 
 def progress_reporter(experiment: Experiment):
@@ -127,17 +156,18 @@ def tensorboard_installed() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
-def print_summary(results, extra_keys: List[str] = ()) -> None:
+def print_summary(results, extra_keys: List[str] = (), ends=None) -> None:
+    ends = trial_ends(results) if ends is None else ends
     print(f"\nResults: {results.experiment_path}")
     if tensorboard_installed():  # not installed by install.sh: point at it only where it runs
         print(f"TensorBoard: tensorboard --logdir {results.experiment_path}")
     for i, result in enumerate(results):
         metrics = flat_metrics(result)
-        status = "ERROR" if result.error else "done"
+        status = ends[i].label
         print(f"\ntrial {i} ({status}): {result.path}")
         if metrics.get("experiment_tag"):
             print(f"  variant      {metrics['experiment_tag']}")
-        print(f"  checkpoint   {result.checkpoint.path if result.checkpoint else '(none: add --checkpoint-at-end)'}")
+        print(f"  checkpoint   {ends[i].checkpoint or '(none: add --checkpoint-at-end)'}")
         for key in dict.fromkeys([*SUMMARY_METRICS, *extra_keys]):
             if key in metrics:
                 value, note = last_finite(result, metrics, key)  # NaN: no episode ended in the last iteration

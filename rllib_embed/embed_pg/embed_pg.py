@@ -1,5 +1,8 @@
 """EmbedPG: one gradient step per round of I steps from each of the K x D environments."""
 
+import os
+
+import cloudpickle
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
@@ -10,7 +13,9 @@ from ray.rllib.utils.metrics import (
 )
 
 from rllib_embed.embed_pg.callbacks import TaskEpisodeWindows
+from rllib_embed.embed_pg.checkpoint_files import atomic_save
 from rllib_embed.embed_pg.columns import ENV_ID
+from rllib_embed.embed_pg.env_runner_state import STREAMS, process_rng_state, set_process_rng_state
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.evaluation import observation_normalizer
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER
@@ -32,16 +37,54 @@ class EmbedPG(Algorithm):
         self.task_episode_windows = TaskEpisodeWindows(config.metrics_num_episodes_for_smoothing)
         super().setup(config)
 
+    def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
+        """RLlib's `Checkpointable.save_to_path`, but the checkpoint appears only complete.
+
+        A local `path` is written into a hidden folder beside it, given a manifest (each
+        file's size and SHA-256, see `checkpoint_files`) and renamed into place; `algo.save()`
+        and Tune's checkpoints come through here. Other file systems: RLlib's own writing.
+        """
+        if filesystem is not None or path is None or "://" in os.fspath(path):
+            return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+        return atomic_save(lambda tmp: super(EmbedPG, self).save_to_path(
+            tmp, state=state, use_msgpack=use_msgpack), path)
+
     def get_state(self, components=None, *, not_components=None, **kwargs):
+        """RLlib's state plus what a checkpoint must carry besides it:
+
+        - the per-task metric windows (`TASK_EPISODE_WINDOWS`), so a restored run continues them;
+        - the streams of this process (the learner's generators) and of each remote env
+          runner (`env_runner_state.STREAMS`), so that a checkpoint resumes exactly;
+        - the current observation statistics inside the module's own state, so that every
+          checkpoint's RLModule folder alone carries them (`observation_statistics`).
+        """
         state = super().get_state(components, not_components=not_components, **kwargs)
         if self._check_component(TASK_EPISODE_WINDOWS, components, not_components):
             state[TASK_EPISODE_WINDOWS] = self.task_episode_windows.get_state()
+        if self._check_component(STREAMS, components, not_components):
+            remote = {index: runner_state[STREAMS] for index, runner_state in self.env_runner_group.foreach_env_runner(
+                lambda runner: (runner.worker_index, runner.get_state(components=STREAMS)),
+                local_env_runner=False) if STREAMS in runner_state}
+            # Bytes, so that msgpack checkpoints (`_use_msgpack_checkpoints`) take them too.
+            state[STREAMS] = cloudpickle.dumps({"process_rng": process_rng_state(), "remote_env_runners": remote})
+        module_state = state.get(COMPONENT_LEARNER_GROUP, {}).get(COMPONENT_LEARNER, {}).get(
+            COMPONENT_RL_MODULE, {}).get(DEFAULT_MODULE_ID)
+        if module_state is not None and self.config.normalize_observations:
+            module_state[OBSERVATION_NORMALIZER] = observation_normalizer(self).get_state()
         return state
 
     def set_state(self, state) -> None:
         super().set_state(state)
         if TASK_EPISODE_WINDOWS in state:
             self.task_episode_windows.set_state(state[TASK_EPISODE_WINDOWS])
+        if STREAMS in state:
+            streams = cloudpickle.loads(state[STREAMS])
+            remote = streams["remote_env_runners"]
+            if remote:
+                self.env_runner_group.foreach_env_runner(
+                    lambda runner: runner.set_state({STREAMS: remote[runner.worker_index]})
+                    if runner.worker_index in remote else None, local_env_runner=False)
+            set_process_rng_state(streams["process_rng"])
 
     def training_step(self) -> None:
         # One round: every env runner samples I steps from each of its envs (the
@@ -77,19 +120,6 @@ class EmbedPG(Algorithm):
                 inference_only=True)
 
     # ---- the observation statistics travel with the module (observation_statistics.py) ---------
-    def get_state(self, *args, **kwargs):
-        """RLlib's state, with the current observation statistics in the module's state.
-
-        Every checkpoint (save_to_path, Tune) writes the module from this state, so its
-        RLModule folder alone carries them.
-        """
-        state = super().get_state(*args, **kwargs)
-        module_state = state.get(COMPONENT_LEARNER_GROUP, {}).get(COMPONENT_LEARNER, {}).get(
-            COMPONENT_RL_MODULE, {}).get(DEFAULT_MODULE_ID)
-        if module_state is not None and self.config.normalize_observations:
-            module_state[OBSERVATION_NORMALIZER] = observation_normalizer(self).get_state()
-        return state
-
     def get_module(self, module_id=DEFAULT_MODULE_ID):
         """RLlib's `get_module`, with the current observation statistics attached
         (`module.observation_normalizer`), for evaluation and `module.save_to_path`."""

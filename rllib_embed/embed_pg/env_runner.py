@@ -10,6 +10,7 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
 from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
+from rllib_embed.embed_pg.env_runner_state import STREAMS, capture_streams, restore_streams
 from rllib_embed.embed_pg.task_assignment import global_env_index, task_and_copy
 
 
@@ -39,6 +40,20 @@ class EmbedPGEnvRunner(SingleAgentEnvRunner):
         for piece in self._env_to_module.connectors:
             if isinstance(piece, SampleSkillNoise):
                 piece.seed(seed)
+
+    def get_state(self, components=None, *, not_components=None, **kwargs):
+        """RLlib's state plus, under `STREAMS`, the random streams and episodes in progress
+        (`env_runner_state`), so that a checkpoint resumes exactly. Asked for by name or with
+        no component filter (checkpoints), never by the per-iteration state syncs."""
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(STREAMS, components, not_components) and self.env is not None:
+            state[STREAMS] = capture_streams(self)
+        return state
+
+    def set_state(self, state) -> None:
+        super().set_state(state)
+        if STREAMS in state and self.env is not None:
+            restore_streams(self, state[STREAMS])
 
     def make_env(self) -> None:
         super().make_env()

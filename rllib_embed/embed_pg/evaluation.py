@@ -13,6 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env import INPUT_ENV_SINGLE_SPACES
 from ray.rllib.utils.checkpoints import Checkpointable
 
+from rllib_embed.embed_pg.checkpoint_files import load_checked
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.env_factory import make_env
@@ -137,7 +138,7 @@ def load_module(checkpoint: str):
     module_dir = os.path.join(path, MODULE_SUBDIR)
     if not os.path.isfile(os.path.join(module_dir, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
         module_dir = path
-    return with_legacy_statistics(RLModule.from_checkpoint(module_dir), path)
+    return with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_dir), path)
 
 
 def with_legacy_statistics(module, checkpoint: str):
@@ -146,5 +147,5 @@ def with_legacy_statistics(module, checkpoint: str):
     legacy = os.path.join(os.fspath(checkpoint), COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR,
                           NormalizeObservations.__name__)
     if getattr(module, OBSERVATION_NORMALIZER, "absent") is None and os.path.isdir(legacy):
-        module.observation_normalizer = NormalizeObservations.from_checkpoint(legacy).frozen()
+        module.observation_normalizer = load_checked(NormalizeObservations.from_checkpoint, legacy).frozen()
     return module

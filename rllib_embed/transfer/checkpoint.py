@@ -9,16 +9,27 @@ from typing import Any
 import numpy as np
 import torch
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.checkpoints import Checkpointable
 
-from rllib_embed.embed_pg.evaluation import with_legacy_statistics
+from rllib_embed.embed_pg.checkpoint_files import MANIFEST, MARKER, CheckpointError, load_checked, resolve_checkpoint, \
+    tune_checkpoints
+from rllib_embed.embed_pg.evaluation import MODULE_SUBDIR, with_legacy_statistics
 from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
-# Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
-MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
+
+def resolve_skills_checkpoint(checkpoint: str | os.PathLike) -> str:
+    """The checkpoint ``checkpoint`` means: a complete Algorithm checkpoint (a Tune trial or
+    experiment folder's newest complete one, said on stderr), else the path as it is (an RLModule
+    folder). Raises CheckpointError (a ValueError) naming the incomplete checkpoint or damaged file."""
+    path = os.path.abspath(os.fspath(checkpoint))
+    if not os.path.isdir(path):
+        return os.fspath(checkpoint)  # module_checkpoint_dir says what is wrong
+    is_algorithm_checkpoint = os.path.isfile(os.path.join(path, MARKER)) or os.path.isfile(os.path.join(path, MANIFEST))
+    is_tune_folder = bool(tune_checkpoints(path)) or any(
+        tune_checkpoints(os.path.join(path, sub)) for sub in os.listdir(path))  # a trial or an experiment folder
+    return resolve_checkpoint(path) if is_algorithm_checkpoint or is_tune_folder else os.fspath(checkpoint)
 
 
 def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
@@ -37,12 +48,15 @@ def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
 def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
 
-    It carries the training run's observation statistics (`module.observation_normalizer`,
-    see rllib_embed.embed_pg.observation_statistics) where it was trained with them.
-    Raises ValueError where the checkpoint holds another algorithm's module, or a module
-    trained with normalize_observations but without its statistics.
+    ``checkpoint``: an Algorithm checkpoint, a Tune trial folder (its newest complete
+    checkpoint) or an RLModule folder. It carries the training run's observation statistics
+    (`module.observation_normalizer`, see rllib_embed.embed_pg.observation_statistics) where
+    it was trained with them. Raises ValueError where the checkpoint holds another algorithm's
+    module, or a module trained with normalize_observations but without its statistics;
+    CheckpointError (a ValueError) where it is incomplete or a file is damaged.
     """
-    module = with_legacy_statistics(RLModule.from_checkpoint(module_checkpoint_dir(checkpoint)), checkpoint)
+    resolved = resolve_skills_checkpoint(checkpoint)
+    module = with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_checkpoint_dir(resolved)), resolved)
     if not isinstance(module, EmbedPGTorchRLModule):
         raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
                          f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
@@ -68,8 +82,12 @@ def checkpoint_env(checkpoint: str | os.PathLike) -> tuple[Any, dict]:
     path = os.path.join(os.fspath(checkpoint), Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)
     env = env_config = None
     if os.path.isfile(path):
-        with open(path, "rb") as f:
-            args = pickle.load(f)["ctor_args_and_kwargs"][0]
+        try:
+            with open(path, "rb") as f:
+                args = pickle.load(f)["ctor_args_and_kwargs"][0]
+        except Exception as e:  # noqa: BLE001  (a truncated pickle raises almost anything)
+            raise CheckpointError(f"damaged checkpoint file {path}: {type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:200]}") from None
         for arg in args:  # the Algorithm's config: an AlgorithmConfig or its to_dict()
             if isinstance(arg, AlgorithmConfig):
                 env, env_config = arg.env, arg.env_config

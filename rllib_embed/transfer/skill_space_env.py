@@ -16,7 +16,7 @@ import numpy as np
 
 from rllib_embed.embed_pg.columns import OBS_KEY
 from rllib_embed.embed_pg.env_factory import make_env
-from rllib_embed.transfer.checkpoint import load_skills, task_embeddings
+from rllib_embed.transfer.checkpoint import load_skills, resolve_skills_checkpoint, task_embeddings
 from rllib_embed.transfer.rollout import low_level_action, low_level_observation
 
 LOW_LEVEL_STEPS = "low_level_steps"  # info key: env steps taken by the last high-level step
@@ -68,6 +68,7 @@ class SkillSpaceEnv(gym.Env):
             raise ValueError("SkillSpaceEnv: 'env' is required (a registered env id or an env creator)")
         self.hold_steps = int(hold_steps)
         self.deterministic = deterministic
+        checkpoint = resolve_skills_checkpoint(checkpoint)  # complete ones only; says which it took
         self.module = load_skills(checkpoint)
         self.normalize_obs = self.module.observation_normalizer  # the skills' training statistics, or None
         self.env = make_env(env, env_config)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rllib_embed.embed_pg.env_factory import make_env
-from rllib_embed.transfer.checkpoint import checkpoint_env, load_skills, task_embeddings
+from rllib_embed.transfer.checkpoint import checkpoint_env, load_skills, resolve_skills_checkpoint, task_embeddings
 from rllib_embed.transfer.interpolation import interpolation_sweep
 from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
 from rllib_embed.viz.embedding_space import plot_embedding_space, plot_inferred_skills
@@ -66,6 +66,7 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     """
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be an int >= 1, got {episodes_per_task!r}")
+    checkpoint = resolve_skills_checkpoint(checkpoint)  # says which one it took from a trial folder
     module = load_skills(checkpoint)
     normalize_obs = module.observation_normalizer  # the training statistics kept with the module
     if env is None:

@@ -31,6 +31,19 @@ class SampleSkillNoise(ConnectorV2):
         """Re-seed the skill draws (the env runner seeds each runner differently)."""
         self._rng = np.random.default_rng(seed)
 
+    # Checkpointable: the generator's position, so a restored run draws the skills the
+    # uninterrupted one would (RLlib checkpoints each connector's get_state()). Runners
+    # draw different streams, so merging states across runners keeps none of them.
+    def get_state(self, components=None, *, not_components=None, **kwargs) -> Dict[str, Any]:
+        return {"bit_generator": self._rng.bit_generator.state}
+
+    def set_state(self, state: Dict[str, Any]) -> None:
+        if state and "bit_generator" in state:
+            self._rng.bit_generator.state = state["bit_generator"]
+
+    def merge_states(self, states: List[Dict[str, Any]]) -> Dict[str, Any]:
+        return {}
+
     def __call__(self, *, rl_module: RLModule, batch: Dict[str, Any], episodes: List[EpisodeType],
                  explore: Optional[bool] = None, shared_data: Optional[dict] = None, **kwargs) -> Any:
         for episode in self.single_agent_episode_iterator(episodes):

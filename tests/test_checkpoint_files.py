@@ -1,0 +1,186 @@
+"""Half-written and damaged checkpoints (issue 12, section 3): a checkpoint appears only complete,
+every reader takes only complete ones and says which, a damaged file is one line naming it."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from rllib_embed.embed_pg.checkpoint_files import (
+    MANIFEST, MARKER, CheckpointError, atomic_save, check_checkpoint, resolve_checkpoint, write_manifest,
+)
+
+POINT_GOALS = "rllib_embed/PointGoals-v0"
+ENV_CONFIG = {"num_tasks": 2, "episode_len": 10}
+NORMALISER_STATE = os.path.join("env_runner", "env_to_module_connector", "NormalizeObservations", "state.pkl")
+MODULE_STATE = os.path.join("learner_group", "learner", "rl_module", "default_policy", "module_state.pkl")
+
+
+def _truncate(file, keep=0.5):
+    data = open(file, "rb").read()
+    with open(file, "wb") as f:
+        f.write(data[:int(len(data) * keep)])
+
+
+# ---- writing: without Ray ---------------------------------------------------------------
+
+def _fake_rllib_save(folder, fail_after_marker=False):
+    os.makedirs(os.path.join(folder, "sub"))
+    with open(os.path.join(folder, MARKER), "w") as f:
+        f.write("{}")  # RLlib writes its marker first ...
+    if fail_after_marker:
+        raise KeyboardInterrupt  # ... a kill here left a folder that looked like a checkpoint
+    for name in ("class_and_ctor_args.pkl", "sub/state.pkl", "algorithm_state.pkl"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(b"x" * 100)
+
+
+def test_a_save_cut_short_leaves_no_checkpoint_folder(tmp_path):
+    target = tmp_path / "checkpoint_000003"
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save(lambda d: _fake_rllib_save(d, fail_after_marker=True), target)
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the hidden folder
+
+
+@pytest.mark.parametrize("existing", ["none", "empty (as Tune hands it over)", "an older checkpoint"])
+def test_atomic_save_replaces_the_target_whole(tmp_path, existing):
+    target = tmp_path / "ckpt"
+    if existing != "none":
+        target.mkdir()
+    if existing == "an older checkpoint":
+        (target / "stale.pkl").write_bytes(b"old")
+    atomic_save(_fake_rllib_save, target)
+    check_checkpoint(target)
+    assert not (target / "stale.pkl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def _trial_with(tmp_path, damage):
+    """checkpoint_000001 complete, checkpoint_000002 damaged as ``damage`` says."""
+    trial = tmp_path / "trial"
+    for i in (1, 2):
+        atomic_save(_fake_rllib_save, trial / f"checkpoint_00000{i}")
+    newest = trial / "checkpoint_000002"
+    if damage == "marker only (RLlib's save cut short)":
+        shutil.rmtree(newest)
+        newest.mkdir()
+        (newest / MARKER).write_text("{}")
+    elif damage == "truncated file":
+        _truncate(newest / "sub" / "state.pkl")
+    elif damage == "missing file (copy cut short)":
+        os.remove(newest / "algorithm_state.pkl")
+    elif damage == "no manifest, no algorithm_state.pkl":
+        os.remove(newest / MANIFEST)
+        os.remove(newest / "algorithm_state.pkl")
+    return trial
+
+
+@pytest.mark.parametrize("damage", ["marker only (RLlib's save cut short)", "truncated file",
+                                    "missing file (copy cut short)", "no manifest, no algorithm_state.pkl"])
+def test_resolve_takes_the_newest_complete_checkpoint_and_says_so(tmp_path, damage):
+    trial = _trial_with(tmp_path, damage)
+    said = []
+    assert resolve_checkpoint(trial, say=said.append) == str(trial / "checkpoint_000001")
+    assert said[0].startswith("skipped: ") and "checkpoint_000002" in said[0]
+    assert said[-1].startswith(f"checkpoint: {trial / 'checkpoint_000001'}")
+    with pytest.raises(CheckpointError, match="checkpoint_000002"):  # named directly: refused, named
+        resolve_checkpoint(trial / "checkpoint_000002")
+
+
+def test_a_changed_file_is_named(tmp_path):
+    atomic_save(_fake_rllib_save, tmp_path / "c")
+    with open(tmp_path / "c" / "sub" / "state.pkl", "r+b") as f:
+        f.write(b"y")  # same size, other bytes
+    with pytest.raises(CheckpointError, match=r"damaged checkpoint file .*sub/state.pkl"):
+        check_checkpoint(tmp_path / "c")
+    (tmp_path / "c" / MANIFEST).write_text("{not json")
+    with pytest.raises(CheckpointError, match=f"damaged checkpoint file .*{MANIFEST}"):
+        check_checkpoint(tmp_path / "c")
+
+
+def test_manifest_lists_every_file(tmp_path):
+    _fake_rllib_save(str(tmp_path / "c"))
+    write_manifest(str(tmp_path / "c"))
+    files = json.loads((tmp_path / "c" / MANIFEST).read_text())["files"]
+    assert sorted(files) == sorted(["class_and_ctor_args.pkl", "sub/state.pkl", "algorithm_state.pkl", MARKER])
+
+
+# ---- EmbedPG's real checkpoints, read by every reader ----------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, ray_session):
+    """One EmbedPG checkpoint (K=2, 1 iteration, normalize_observations) written by algo.save_to_path."""
+    from rllib_embed import EmbedPGConfig
+
+    config = (EmbedPGConfig().environment(POINT_GOALS, env_config=ENV_CONFIG)
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(normalize_observations=True).debugging(seed=0))
+    algo = config.build_algo()
+    algo.train()
+    path = tmp_path_factory.mktemp("saved") / "checkpoint"
+    algo.save_to_path(str(path))
+    algo.stop()
+    return path
+
+
+def test_embed_pg_checkpoint_carries_a_manifest_and_nothing_half_written(saved):
+    check_checkpoint(saved)
+    assert (saved / MANIFEST).is_file()
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["checkpoint"]  # no hidden folder left
+
+
+def _tune_trial(saved, tmp_path, damage_newest):
+    trial = tmp_path / "trial"
+    for i in (0, 1):
+        shutil.copytree(saved, trial / f"checkpoint_00000{i}")
+    _truncate(trial / "checkpoint_000001" / damage_newest)
+    return trial
+
+
+@pytest.mark.parametrize("damaged", [MODULE_STATE, NORMALISER_STATE])
+def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(saved, tmp_path, capfd, damaged):
+    from rllib_embed.cli.main import main
+
+    trial = _tune_trial(saved, tmp_path, damaged)
+    assert main(["evaluate", str(trial), "--episodes", "1"]) == 0
+    out, err = capfd.readouterr()
+    assert f"skipped: damaged checkpoint file {trial / 'checkpoint_000001' / damaged}" in err
+    assert f"checkpoint: {trial / 'checkpoint_000000'}" in err
+    assert f"checkpoint: {trial / 'checkpoint_000000'}" in out  # the report names it too
+
+
+@pytest.mark.parametrize("damaged", [MODULE_STATE, NORMALISER_STATE, "class_and_ctor_args.pkl"])
+def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, capfd, damaged):
+    """An older checkpoint (no manifest): the loader's unpickling error becomes one line naming the file."""
+    from rllib_embed.cli.main import main
+
+    ckpt = tmp_path / "old"
+    shutil.copytree(saved, ckpt)
+    os.remove(ckpt / MANIFEST)
+    _truncate(ckpt / damaged)
+    assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 2
+    out, err = capfd.readouterr()
+    (line,) = [line for line in err.splitlines() if line.strip()]
+    assert line.startswith("rllib: error: ") and str(ckpt / damaged) in line, err
+    assert "Traceback" not in err
+
+
+def test_transfer_and_pictures_take_only_complete_checkpoints(saved, tmp_path, capfd):
+    from rllib_embed.transfer import load_skills
+    from rllib_embed.transfer.checkpoint import checkpoint_env
+    from rllib_embed.viz.pictures import make_pictures
+
+    trial = _tune_trial(saved, tmp_path, MODULE_STATE)
+    module = load_skills(trial)
+    assert module.num_tasks == 2
+    assert f"checkpoint: {trial / 'checkpoint_000000'}" in capfd.readouterr().err
+    written = make_pictures(trial, tmp_path / "pictures", episodes_per_task=1)
+    assert os.path.isfile(written["embedding_space"])
+    assert f"checkpoint: {trial / 'checkpoint_000000'}" in capfd.readouterr().err
+    with pytest.raises(CheckpointError, match=f"damaged checkpoint file {trial / 'checkpoint_000001' / MODULE_STATE}"):
+        load_skills(trial / "checkpoint_000001")
+    _truncate(trial / "checkpoint_000000" / "class_and_ctor_args.pkl")
+    os.remove(trial / "checkpoint_000000" / MANIFEST)
+    with pytest.raises(CheckpointError, match="damaged checkpoint file .*class_and_ctor_args.pkl"):
+        checkpoint_env(trial / "checkpoint_000000")
