@@ -150,7 +150,7 @@ def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(saved
     assert f"checkpoint: {trial / 'checkpoint_000000'}" in out  # the report names it too
 
 
-@pytest.mark.parametrize("damaged", [MODULE_STATE, NORMALISER_STATE, "class_and_ctor_args.pkl"])
+@pytest.mark.parametrize("damaged", [MODULE_STATE, "class_and_ctor_args.pkl"])
 def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, capfd, damaged):
     """An older checkpoint (no manifest): the loader's unpickling error becomes one line naming the file."""
     from rllib_embed.cli.main import main
@@ -164,6 +164,20 @@ def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, 
     (line,) = [line for line in err.splitlines() if line.strip()]
     assert line.startswith("rllib: error: ") and str(ckpt / damaged) in line, err
     assert "Traceback" not in err
+
+
+def test_the_env_runners_normaliser_file_is_not_needed_where_the_module_carries_the_statistics(saved, tmp_path,
+                                                                                               capfd):
+    """The statistics travel in the module's own state (observation_statistics.py): a damaged copy
+    in the env runner's connector folder of a manifest-less checkpoint is never read."""
+    from rllib_embed.cli.main import main
+
+    ckpt = tmp_path / "old"
+    shutil.copytree(saved, ckpt)
+    os.remove(ckpt / MANIFEST)
+    _truncate(ckpt / NORMALISER_STATE)
+    assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 0
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_transfer_and_pictures_take_only_complete_checkpoints(saved, tmp_path, capfd):
