@@ -37,7 +37,7 @@ PPO_SETTINGS = {
 # minibatches hold whole segments, so minibatch_size is raised to I where it is smaller.
 CLIPPED_SETTINGS = {
     "pointgoals": {"train_batch": 1000, "num_epochs": 10, "minibatch_size": 250, "lr": 1e-3},
-    "mujoco": {"train_batch": 1600, "num_epochs": 10, "minibatch_size": 200, "lr": 3e-4, "lambda_": 0.95,
+    "mujoco": {"train_batch": 800, "num_epochs": 10, "minibatch_size": 200, "lr": 3e-4, "lambda_": 0.95,
                "clip_param": 0.2},
 }
 

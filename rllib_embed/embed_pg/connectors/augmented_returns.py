@@ -33,7 +33,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
     - embedding weight: the segment's return (R; with GAE the lambda-return from its first
       state), minus the mean return of the other segments of the same task from other envs
       when embedding_baseline="task_mean" (free of z)
-    - normalize_advantages: both weights standardised over the batch (mean 0, std 1).
+    - normalize_advantages: both weights standardised within each task (mean 0, std 1).
     - sampled_skill z and embedding_logp_old log p(z|t) with the networks before the update:
       the clipped update's denominators (pi_old comes from the env runners' ACTION_LOGP).
     Also logs the intrinsic reward parts and how well q identifies the task.
@@ -84,12 +84,13 @@ class AugmentedRewardAndWeights(ConnectorV2):
                 weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
             seg_return = R[first]
 
-        seg_task = task[first].argmax(-1)
+        row_task = task.argmax(-1)
+        seg_task = row_task[first]
         emb_weight = seg_return
         if self.embedding_baseline == "task_mean":
             emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
         if self.normalize_advantages:
-            weight, emb_weight = standardize(weight), standardize(emb_weight)
+            weight, emb_weight = standardize(weight, row_task), standardize(emb_weight, seg_task)
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
@@ -108,5 +109,5 @@ class AugmentedRewardAndWeights(ConnectorV2):
             "intrinsic_policy_entropy_mean": entropy.mean().item(),
             "augmented_reward_mean": r_hat.mean().item(),
             "segment_return_mean": seg_return.mean().item(),
-            "q_task_accuracy": (nearest == task.argmax(-1)).float().mean().item(),
+            "q_task_accuracy": (nearest == row_task).float().mean().item(),
         }
