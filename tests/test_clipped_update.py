@@ -22,7 +22,7 @@ from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
 from rllib_embed.embed_pg.minibatches import segment_minibatch_indices
-from rllib_embed.embed_pg.returns import gae_advantages, segment_returns
+from rllib_embed.embed_pg.returns import gae_advantages, segment_returns, standardize
 from rllib_embed.embed_pg.torch.embed_pg_torch_learner import surrogate_terms
 from tests.helpers import make_module, sample_batch
 
@@ -76,6 +76,20 @@ def test_clipped_term_stops_the_gradient_outside_the_trust_region():
     batch[C.POLICY_WEIGHT] = -torch.ones(2 * I)  # a negative advantage keeps pulling the ratio down
     g = _term_gradients(module, batch, "unbiased", clip_param=0.2)["policy_score_term"]
     assert g.abs().max() > 1e-4
+
+
+def test_per_task_standardisation_keeps_each_tasks_signal():
+    """A task paying 100x the other's rewards would leave the other's advantages near 0 in a
+    whole-batch standardisation; within each task both get mean 0 and std 1."""
+    x = torch.tensor([100.0, -100.0, 300.0, 1.0, -1.0, 3.0], dtype=torch.float64)
+    task = torch.tensor([0, 0, 0, 1, 1, 1])
+    whole = standardize(x, torch.zeros_like(task))
+    assert whole[3:].max() - whole[3:].min() < 0.05  # the small task's differences are all but gone
+    per_task = standardize(x, task)
+    for k in (0, 1):
+        torch.testing.assert_close(per_task[task == k].mean(), torch.tensor(0.0, dtype=torch.float64))
+        torch.testing.assert_close(per_task[task == k].std(unbiased=False), torch.tensor(1.0, dtype=torch.float64))
+    torch.testing.assert_close(per_task[:3], per_task[3:])  # same shape of signal in both tasks
 
 
 def test_gae_with_lambda_one_and_no_bootstrap_is_the_reward_to_go():
@@ -173,7 +187,8 @@ def _config(**training):
     ("clip_param", float("inf"), r"clip_param must be a finite number > 0"),
     ("target_kl", -1.0, r"target_kl must be a finite number > 0 or None"),
     ("minibatch_size", 2.5, r"minibatch_size must be an int >= 1 or None"),
-    ("normalize_advantages", "yes", r"normalize_advantages must be one of \[None, False, True\]"),
+    ("normalize_advantages", "yes", r"normalize_advantages must be one of \[None, False, True, 'per_task'\]"),
+    ("normalize_advantages", 1, r"normalize_advantages must be one of \[None, False, True, 'per_task'\]"),
 ])
 def test_bad_values_of_the_update_fields_name_the_field(field, value, words):
     with pytest.raises(ValueError, match=words):
@@ -193,7 +208,7 @@ def test_minibatch_size_must_hold_whole_segments_and_belongs_to_the_clipped_upda
 def test_defaults_follow_the_update():
     literal, clipped = _config(), _config(update="clipped")
     assert literal.resolved_advantages == "returns" and not literal.resolved_normalize_advantages
-    assert clipped.resolved_advantages == "gae" and clipped.resolved_normalize_advantages
+    assert clipped.resolved_advantages == "gae" and clipped.resolved_normalize_advantages == "per_task"
     assert _config(update="clipped", advantages="returns", normalize_advantages=False).resolved_advantages == "returns"
 
 

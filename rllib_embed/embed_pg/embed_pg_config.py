@@ -87,7 +87,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.advantages = None  # None: "returns" (literal) / "gae" (clipped)
         self.lambda_ = 0.95  # GAE's lambda (advantages="gae")
         self.clip_param = 0.2  # PPO's epsilon (update="clipped")
-        self.normalize_advantages = None  # None: on for the clipped update, off for the literal one
+        self.normalize_advantages = None  # None: "per_task" for the clipped update, False for the literal one
         self.target_kl = None  # clipped: stop a batch's epochs once a minibatch's KL(pi_old||pi) exceeds it
         # Sampling: I steps from every env (one more or fewer where a reset fell inside), one round per step.
         self.rollout_fragment_length = 50
@@ -154,8 +154,10 @@ class EmbedPGConfig(AlgorithmConfig):
                 None: "returns" for the literal update, "gae" for the clipped one.
             lambda_: GAE's lambda in [0, 1] (advantages="gae").
             clip_param: PPO's clip epsilon > 0 (update="clipped").
-            normalize_advantages: standardise both score weights over each batch; None:
-                on for the clipped update, off for the literal one.
+            normalize_advantages: standardise both score weights: True over each batch (as
+                RLlib's PPO), "per_task" within each task's rows (tasks whose rewards differ
+                in scale, e.g. HalfCheetahDir's directions, keep their own signal), False not.
+                None: "per_task" for the clipped update, False for the literal one.
             target_kl: None or > 0 (update="clipped"): once a minibatch's estimated
                 KL(pi_old || pi) exceeds it, the batch's remaining minibatches are skipped.
             minibatch_size (RLlib's): update="clipped" only: None (the whole batch) or an int
@@ -188,10 +190,10 @@ class EmbedPGConfig(AlgorithmConfig):
         return self.advantages or ("gae" if self.update == "clipped" else "returns")
 
     @property
-    def resolved_normalize_advantages(self) -> bool:
-        """`normalize_advantages`, or the update's default (clipped: on) where it is None."""
+    def resolved_normalize_advantages(self) -> Union[bool, str]:
+        """`normalize_advantages`, or the update's default (clipped: "per_task") where it is None."""
         if self.normalize_advantages is None:
-            return self.update == "clipped"
+            return "per_task" if self.update == "clipped" else False
         return self.normalize_advantages
 
     @property
@@ -270,8 +272,8 @@ class EmbedPGConfig(AlgorithmConfig):
         minibatch_size's ranges are in config_checks.FIELDS)."""
         _check_choice(self, "update", UPDATES)
         _check_choice(self, "advantages", ADVANTAGES)
-        if self.normalize_advantages is not None and not isinstance(self.normalize_advantages, bool):
-            raise ValueError("EmbedPGConfig.normalize_advantages must be one of [None, False, True]; "
+        if not (self.normalize_advantages in (None, "per_task") or isinstance(self.normalize_advantages, bool)):
+            raise ValueError("EmbedPGConfig.normalize_advantages must be one of [None, False, True, 'per_task']; "
                              f"got {self.normalize_advantages!r}")
         if self.resolved_advantages == "gae" and self.baseline != "value":
             raise ValueError("EmbedPGConfig.advantages='gae' needs baseline='value' (GAE's TD errors use V); "

@@ -33,7 +33,8 @@ class AugmentedRewardAndWeights(ConnectorV2):
     - embedding weight: the segment's return (R; with GAE the lambda-return from its first
       state), minus the mean return of the other segments of the same task from other envs
       when embedding_baseline="task_mean" (free of z)
-    - normalize_advantages: both weights standardised within each task (mean 0, std 1).
+    - normalize_advantages: both weights standardised (mean 0, std 1) over the batch (True)
+      or within each task ("per_task").
     - sampled_skill z and embedding_logp_old log p(z|t) with the networks before the update:
       the clipped update's denominators (pi_old comes from the env runners' ACTION_LOGP).
     Also logs the intrinsic reward parts and how well q identifies the task.
@@ -42,7 +43,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
     def __init__(self, input_observation_space=None, input_action_space=None, *, gamma: float,
                  alpha2: float, alpha3: float, returns: str, baseline: Optional[str],
                  embedding_baseline: Optional[str], advantages: str = "returns", lambda_: float = 1.0,
-                 normalize_advantages: bool = False, **kwargs):
+                 normalize_advantages=False, **kwargs):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.gamma, self.alpha2, self.alpha3 = gamma, alpha2, alpha3
         self.returns, self.baseline, self.embedding_baseline = returns, baseline, embedding_baseline
@@ -90,7 +91,9 @@ class AugmentedRewardAndWeights(ConnectorV2):
         if self.embedding_baseline == "task_mean":
             emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
         if self.normalize_advantages:
-            weight, emb_weight = standardize(weight, row_task), standardize(emb_weight, seg_task)
+            per_task = self.normalize_advantages == "per_task"  # else one group: the whole batch
+            weight = standardize(weight, row_task if per_task else torch.zeros_like(row_task))
+            emb_weight = standardize(emb_weight, seg_task if per_task else torch.zeros_like(seg_task))
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
