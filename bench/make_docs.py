@@ -20,9 +20,9 @@ REGENERATE = """\
 python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (defaults, 1 epoch), ceiling
 python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    # ~15 min, all methods
 python3 bench/learning.py --num-tasks 8 --budget 120000 --out bench/results/learning_k8.json  # ~30 min
-python3 bench/learning.py --num-tasks 4 --methods ppo --out bench/results/learning_pointgoals_k4_ppo.json  # ~3 min
-python3 bench/learning.py --num-tasks 8 --methods ppo --out bench/results/learning_pointgoals_k8_ppo.json  # ~5 min
-python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo --out bench/results/learning_halfcheetahdir_ppo.json  # ~30 min; any family: --env
+python3 bench/learning.py --num-tasks 4 --methods clipped_seed ppo --out bench/results/learning_pointgoals_k4_clipped_vs_ppo.json  # ~5 min
+python3 bench/learning.py --num-tasks 8 --methods clipped_seed ppo --training '{"latent_dim": 8}' --out bench/results/learning_pointgoals_k8_clipped_vs_ppo.json  # ~8 min (latent_dim applies to EmbedPG)
+python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahdir_clipped_vs_ppo.json  # ~60 min; PPO was run for seed 0 only; any family: --env
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
