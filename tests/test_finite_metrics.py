@@ -6,10 +6,16 @@ from types import SimpleNamespace
 import pandas as pd
 
 from rllib_embed.cli.finite_metrics import last_finite
-from rllib_embed.cli.regression import judge
+from rllib_embed.cli.regression import judge as judge_with_ends
+from rllib_embed.cli.run_state import TrialEnd
 
 KEY = "env_runners/episode_return_mean"
 NAN = float("nan")
+
+
+def judge(results, criteria):
+    """`regression.judge` on trials that all ended as Tune finishes them."""
+    return judge_with_ends(results, criteria, [TrialEnd("TERMINATED", None, None) for _ in results])
 
 
 def _result(returns, error=None):

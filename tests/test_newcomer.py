@@ -37,7 +37,8 @@ def test_the_tensorboard_hint_only_where_tensorboard_is_installed(installed, mon
     from rllib_embed.cli import train
 
     monkeypatch.setattr(train, "tensorboard_installed", lambda: installed)
-    train.print_summary(type("Results", (), {"experiment_path": "/tmp/exp", "__iter__": lambda self: iter(())})())
+    no_trials = type("Results", (), {"experiment_path": "/tmp/exp", "__iter__": lambda self: iter(())})()
+    train.print_summary(no_trials, ends=[])
     out = capsys.readouterr().out
     assert ("tensorboard --logdir /tmp/exp" in out) == installed
     assert "Results: /tmp/exp" in out

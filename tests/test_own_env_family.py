@@ -20,7 +20,10 @@ def make_my_reachers(env_config):
     return MultiTaskEnv(PointGoalEnv, GOALS[:num_tasks])
 
 
-register_env("test/MyReachers-v0", with_flat_obs_option(make_my_reachers))
+def _register():
+    # In the test, not at import: Tune's registry lives in the running Ray instance, and other
+    # test files restart Ray between this file's import and its tests.
+    register_env("test/MyReachers-v0", with_flat_obs_option(make_my_reachers))
 
 
 def test_the_flat_view_is_one_box_with_the_task_appended():
@@ -31,6 +34,7 @@ def test_the_flat_view_is_one_box_with_the_task_appended():
 
 
 def test_embed_pg_on_a_remote_env_runner_with_a_creator_registered_in_the_driver(ray_session):
+    _register()
     algo = (EmbedPGConfig().environment("test/MyReachers-v0", env_config={"num_tasks": 3})
             .env_runners(num_env_runners=1, num_envs_per_env_runner=3, rollout_fragment_length=10,
                          num_cpus_per_env_runner=0.5)

@@ -159,7 +159,7 @@ def test_regress_reads_unfinished_trials_from_tunes_state(tmp_path, statuses, fa
     from rllib_embed.cli.run_state import interrupted, trial_ends
 
     results = _fake_results(tmp_path, statuses)
-    failures = judge(results, {"env_runners/episode_return_mean": 1.0})
+    failures = judge(results, {"env_runners/episode_return_mean": 1.0}, trial_ends(results))
     assert [int(f.split(":")[0].split()[1]) for f in failures] == failed
     assert all("unfinished" in f for f in failures)
     assert interrupted(trial_ends(results)) == bool(failed)

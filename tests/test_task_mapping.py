@@ -3,6 +3,7 @@
 import pytest
 
 from rllib_embed import EmbedPGConfig
+from rllib_embed.embed_pg.callbacks import per_task_metrics
 from rllib_embed.embed_pg.task_assignment import global_env_index, task_and_copy
 
 
@@ -76,6 +77,8 @@ def test_evaluation_runner_cycles_through_the_tasks(ray_session):
         # Round robin, so that any number of evaluation episodes covers all K tasks.
         assert algo.eval_env_runner.task_assignment == [(0, 0), (1, 0), (0, 1), (1, 1)]
         evaluated = algo.train()["evaluation"]["env_runners"]["tasks"]
-        assert set(evaluated) == {"task_0", "task_1"}
+        assert set(per_task_metrics(evaluated)) == {0, 1}
+        # and the worst task's values over this evaluation's episodes
+        assert evaluated["min_episode_return_mean"] == min(evaluated[f"task_{k}"]["episode_return_mean"] for k in (0, 1))
     finally:
         algo.stop()

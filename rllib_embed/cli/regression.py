@@ -17,7 +17,7 @@ from rllib_embed.cli.checks import check_experiment
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
-from rllib_embed.cli.run_state import EXIT_INTERRUPTED, interrupted, trial_ends
+from rllib_embed.cli.run_state import EXIT_INTERRUPTED, TrialEnd, interrupted, trial_ends
 from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
 
 
@@ -38,9 +38,10 @@ def regress_command(args) -> int:
     verdicts, was_interrupted = [], False
     for path, experiment, param_space, criteria in planned:
         results = run_experiment(experiment, param_space, args)
-        print_summary(results, extra_keys=list(criteria))
-        verdicts.append((path, judge(results, criteria)))
-        if interrupted(trial_ends(results)):  # Ctrl-C: Tune stopped the run; run no further file
+        ends = trial_ends(results)  # Tune's saved state: finished, errored or interrupted
+        print_summary(results, extra_keys=list(criteria), ends=ends)
+        verdicts.append((path, judge(results, criteria, ends)))
+        if interrupted(ends):  # Ctrl-C: Tune stopped the run; run no further file
             was_interrupted = True
             break
     print("\nLearning regression:" + (" (interrupted)" if was_interrupted else ""))
@@ -51,10 +52,12 @@ def regress_command(args) -> int:
     return EXIT_FAILED if any(failures for _, failures in verdicts) else 0
 
 
-def judge(results, criteria: Dict[str, float]) -> List[str]:
-    """Why the run failed (empty: passed). Every trial's last result must reach every criterion."""
+def judge(results, criteria: Dict[str, float], ends: List[TrialEnd]) -> List[str]:
+    """Why the run failed (empty: passed). Every trial's last result must reach every criterion.
+
+    `ends`: each trial's end as `run_state.trial_ends` reads it from Tune's state.
+    """
     failures = []
-    ends = trial_ends(results)
     for i, result in enumerate(results):
         if result.error:
             failures.append(f"trial {i}: errored: {' '.join(str(result.error).split())[:300]}")
