@@ -38,27 +38,40 @@ class TrialEnd:
 
 
 def trial_ends(results) -> List[TrialEnd]:
-    """Each trial's end, in the ResultGrid's order (Tune's trial status, newest complete checkpoint)."""
-    from rllib_embed.embed_pg.checkpoint_files import newest_complete_checkpoint
-
-    saved = _saved_statuses(results.experiment_path)
+    """Each trial's end, in the ResultGrid's order: Tune's saved trial status, and the checkpoint
+    a `--resume` continues from (`resume_checkpoint`)."""
+    saved = saved_trials(results.experiment_path)
     ends = []
     for trial, result in zip(results._experiment_analysis.trials, results):
-        status = ERROR if trial.status == ERROR or result.error else saved.get(trial.trial_id, str(trial.status))
-        path = result.path
-        checkpoint = newest_complete_checkpoint(path)[0] if path and os.path.isdir(path) else None
-        ends.append(TrialEnd(status=status, path=path, checkpoint=checkpoint))
+        saved_trial = saved.get(trial.trial_id)
+        status = str(saved_trial.status) if saved_trial is not None else str(trial.status)
+        if trial.status == ERROR or result.error:
+            status = ERROR
+        ends.append(TrialEnd(status=status, path=result.path, checkpoint=resume_checkpoint(saved_trial, result.path)))
     return ends
 
 
-def _saved_statuses(path: str) -> dict:
-    """{trial_id: status} in Tune's last experiment-state snapshot of ``path`` (empty where none)."""
+def saved_trials(path: str) -> dict:
+    """{trial_id: Trial} of Tune's last experiment-state snapshot of ``path`` (empty where none):
+    what `Tuner.restore` resumes from."""
     from ray.tune import ExperimentAnalysis
 
     try:
-        return {t.trial_id: str(t.status) for t in ExperimentAnalysis(path).trials}
+        return {t.trial_id: t for t in ExperimentAnalysis(path).trials}
     except Exception:  # noqa: BLE001  (no snapshot on this file system: fall back to the in-memory state)
         return {}
+
+
+def resume_checkpoint(saved_trial, trial_path: Optional[str]) -> Optional[str]:
+    """The checkpoint a resumed trial continues from: the one Tune's saved state records (a
+    Ctrl-C can arrive after a checkpoint is written but before Tune records it, and then Tune
+    resumes from the one before); without a record, the trial folder's newest complete one."""
+    from rllib_embed.embed_pg.checkpoint_files import newest_complete_checkpoint
+
+    recorded = getattr(getattr(saved_trial, "checkpoint", None), "path", None)
+    if recorded and os.path.isdir(recorded):
+        return recorded
+    return newest_complete_checkpoint(trial_path)[0] if trial_path and os.path.isdir(trial_path) else None
 
 
 def interrupted(ends: List[TrialEnd]) -> bool:

@@ -11,7 +11,8 @@ from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
 from rllib_embed.cli.run_state import (
-    EXIT_INTERRUPTED, check_name_free_or_resuming, experiment_path, interrupted, print_interrupted, trial_ends,
+    EXIT_INTERRUPTED, check_name_free_or_resuming, experiment_path, interrupted, print_interrupted, resume_checkpoint,
+    saved_trials, trial_ends,
 )
 from rllib_embed.cli.stop_criteria import StopCriteria
 
@@ -121,13 +122,11 @@ def resume_experiment(experiment: Experiment, param_space: Dict[str, Any], args)
     """`tune.Tuner.restore(...)`: unfinished and errored trials continue from their newest checkpoint."""
     from ray import tune
 
-    from rllib_embed.embed_pg.checkpoint_files import newest_complete_checkpoint
-
     path = experiment_path(experiment.name, args.storage_path)
-    for trial in sorted(os.listdir(path)):
-        checkpoint, _ = newest_complete_checkpoint(os.path.join(path, trial))
+    for trial in sorted(saved_trials(path).values(), key=lambda t: t.trial_id):
+        checkpoint = resume_checkpoint(trial, trial.local_path)
         if checkpoint:
-            print(f"resuming {trial} from {checkpoint}")
+            print(f"resuming {os.path.basename(trial.local_path)} from {checkpoint}")
     tuner = tune.Tuner.restore(path, trainable=experiment.algo, param_space=param_space,
                                resume_unfinished=True, resume_errored=True)
     return tuner.fit()
