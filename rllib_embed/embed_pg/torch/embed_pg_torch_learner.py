@@ -6,7 +6,7 @@ minibatches of whole segments (`minibatches.py`), the score terms clipped as PPO
 in the same steps.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
@@ -146,31 +146,21 @@ class EmbedPGTorchLearner(TorchLearner):
         num_segments = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
         num_segments *= len(batch[C.SEGMENT_ID]) / self._rows_in_batch if config.update == "clipped" else 1.0
         clip_param = config.clip_param if config.update == "clipped" else None
+        ratios: Dict[str, TensorType] = {}
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                num_segments=num_segments, clip_param=clip_param)
+                                num_segments=num_segments, clip_param=clip_param, ratio_stats_out=ratios)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         if clip_param is not None:
-            stats.update(self._ratio_stats(module, batch, fwd_out, config))
+            stats.update(ratios)
+            if config.target_kl is not None and float(ratios["policy_kl"]) > config.target_kl:
+                self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
         self.metrics.log_dict(stats, key=module_id, window=1)
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
-
-    def _ratio_stats(self, module, batch, fwd_out, config) -> Dict[str, TensorType]:
-        """KL and clip fraction of pi's and p(z|t)'s ratios; sets the KL early stop (target_kl)."""
-        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
-        policy = ratio_stats(dist.logp(batch[Columns.ACTIONS]), batch[Columns.ACTION_LOGP], config.clip_param)
-        first = batch[C.STEP_IN_SEGMENT] == 0
-        log_p_z = diag_gaussian_log_prob(batch[C.SAMPLED_SKILL][first], fwd_out[C.EMBEDDING_MEAN][first],
-                                         fwd_out[C.EMBEDDING_LOG_STD][first])
-        embedding = ratio_stats(log_p_z, batch[C.EMBEDDING_LOGP_OLD][first], config.clip_param)
-        if config.target_kl is not None and float(policy["kl"]) > config.target_kl:
-            self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
-        return {"policy_kl": policy["kl"], "policy_clip_fraction": policy["clip_fraction"],
-                "embedding_kl": embedding["kl"], "embedding_clip_fraction": embedding["clip_fraction"]}
 
     def _value_only_pass(self, config) -> bool:
         """Passes num_epochs + 1 .. value_epochs of a batch fit V alone (update="literal" only)."""
@@ -217,11 +207,14 @@ class EmbedPGTorchLearner(TorchLearner):
 
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
                     gamma: float, alpha1: float, alpha2: float, alpha3: float,
-                    num_segments: float, clip_param=None) -> Dict[str, TensorType]:
+                    num_segments: float, clip_param=None,
+                    ratio_stats_out: Optional[Dict[str, TensorType]] = None) -> Dict[str, TensorType]:
     """Evaluates the networks' outputs as the chosen estimator needs and returns its terms.
 
     `clip_param` (update="clipped") clips the score terms; their old densities are the env
-    runners' `action_logp` and the learner's pre-update `embedding_logp_old`.
+    runners' `action_logp` and the learner's pre-update `embedding_logp_old`. With it,
+    `ratio_stats_out` (a dict) receives the KL and clip fraction of both ratios
+    (`policy_kl`, `policy_clip_fraction`, `embedding_kl`, `embedding_clip_fraction`).
     """
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
@@ -232,11 +225,18 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
     else:  # log q(z_phi | a_i, s^H)
         log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
+    log_pi = dist.logp(batch[Columns.ACTIONS])
+    log_p_z = diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first], fwd_out[C.EMBEDDING_LOG_STD][first])
+    old_log_pi = batch[Columns.ACTION_LOGP] if clip_param is not None else None
+    old_log_p_z = batch[C.EMBEDDING_LOGP_OLD][first] if clip_param is not None else None
+    if clip_param is not None and ratio_stats_out is not None:
+        for name, log_prob, old in (("policy", log_pi, old_log_pi), ("embedding", log_p_z, old_log_p_z)):
+            ratio_stats_out.update({f"{name}_{k}": v for k, v in ratio_stats(log_prob, old, clip_param).items()})
     return embed_pg_surrogate(
         estimator=estimator,
-        log_pi=dist.logp(batch[Columns.ACTIONS]),
+        log_pi=log_pi,
         policy_weight=batch[C.POLICY_WEIGHT],
-        log_p_z=diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first], fwd_out[C.EMBEDDING_LOG_STD][first]),
+        log_p_z=log_p_z,
         embedding_weight=batch[C.EMBEDDING_WEIGHT][first],
         log_q=log_q,
         policy_entropy=dist.entropy(),
@@ -245,6 +245,6 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         alpha1=alpha1, alpha2=alpha2, alpha3=alpha3,
         num_segments=num_segments,  # S = K*D, the derivation's 1/(KD)
         clip_param=clip_param,
-        old_log_pi=batch[Columns.ACTION_LOGP] if clip_param is not None else None,
-        old_log_p_z=batch[C.EMBEDDING_LOGP_OLD][first] if clip_param is not None else None,
+        old_log_pi=old_log_pi,
+        old_log_p_z=old_log_p_z,
     )
