@@ -64,6 +64,15 @@ def test_resume_equals_the_uninterrupted_run_pointgoals_k4(tmp_path, ray_session
     np.testing.assert_array_equal(resumed, straight)
 
 
+def test_resume_is_exact_with_the_clipped_update(tmp_path, ray_session):
+    """Its minibatch shuffle is seeded by the seed and the env steps sampled so far, both restored."""
+    config = _config("rllib_embed/PointGoals-v0", 4, normalize=True, fragment=12).training(
+        update="clipped", num_epochs=3, minibatch_size=24)
+    straight, resumed, largest = _compare(config, str(tmp_path / "ckpt"), before=3, after=3)
+    assert largest <= 1e-6
+    np.testing.assert_array_equal(resumed, straight)
+
+
 def test_resume_is_exact_on_grids(tmp_path, ray_session):
     straight, resumed, largest = _compare(_config("rllib_embed/GridGoals-v0", 2, normalize=False, fragment=5),
                                           str(tmp_path / "ckpt"))
