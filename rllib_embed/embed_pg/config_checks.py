@@ -96,7 +96,7 @@ NUM_TASKS = "num_tasks"
 _CHECKED_ENV_CONFIGS: dict = {}  # (env id, repr(env_config)) -> K, for this package's envs
 
 
-def check_env_config(config) -> None:
+def check_env_config(config) -> Optional[int]:
     """env_config's values, checked before validate() reads env_config["num_tasks"].
 
     This package's envs (`rllib_embed.envs.ENV_IDS`) are built once through their creator,
@@ -105,10 +105,13 @@ def check_env_config(config) -> None:
     `num_tasks`, when set, must be their count. Other envs are not built here (their
     creators may be heavy, or live on the workers only): env_config["num_tasks"], when
     given, must be an int >= 1. Raises ValueError.
+
+    Returns K of a package env as built here (so that validate() need not build it again),
+    None for other envs.
     """
     env, env_config = getattr(config, "env", None), dict(getattr(config, "env_config", None) or {})
     if env is None:
-        return
+        return None
     from rllib_embed.envs import ENV_IDS
     if isinstance(env, str) and env in ENV_IDS:
         key = (env, repr(sorted(env_config.items(), key=lambda kv: str(kv[0]))))
@@ -122,10 +125,11 @@ def check_env_config(config) -> None:
             raise ValueError(f"{type(config).__name__}.num_tasks={num_tasks} differs from the "
                              f"{_CHECKED_ENV_CONFIGS[key]} tasks {env} has with env_config {_short(env_config)}; "
                              f"allowed: None (the env's count) or {_CHECKED_ENV_CONFIGS[key]}")
-        return
+        return _CHECKED_ENV_CONFIGS[key]
     if NUM_TASKS in env_config:
         view = SimpleNamespace(**{NUM_TASKS: env_config[NUM_TASKS]})
         check_fields(view, (Field(NUM_TASKS, INT, 1),), owner=f"{type(config).__name__}.env_config")
+    return None
 
 
 def allowed(field: Field) -> str:

@@ -237,12 +237,12 @@ class EmbedPGConfig(AlgorithmConfig):
 
     def validate(self) -> None:
         check_fields(self)  # every numeric field: type, range, finite (config_checks.FIELDS)
-        if not self.in_evaluation:
-            check_env_config(self)  # before env_config["num_tasks"] is read
+        # Before env_config["num_tasks"] is read; K of a package env, as built for the check.
+        env_tasks = None if self.in_evaluation else check_env_config(self)
         super().validate()
         self._validate_method()
         if not self.in_evaluation:  # evaluation samples whole episodes, from any runner count
-            self._validate_sampling()
+            self._validate_sampling(env_tasks)
 
     def _validate_method(self) -> None:
         # Numeric fields' types and ranges: config_checks.FIELDS, checked first in validate().
@@ -293,13 +293,11 @@ class EmbedPGConfig(AlgorithmConfig):
                              "learners' minibatch counts would differ and DDP would wait; "
                              f"got num_learners={self.num_learners}")
 
-    def _validate_sampling(self) -> None:
+    def _validate_sampling(self, env_tasks: Optional[int] = None) -> None:
+        """The K x D mapping; `env_tasks`: K as check_env_config already read it off the env (or None)."""
         if self.batch_mode != "truncate_episodes":
             raise ValueError("EmbedPGConfig.batch_mode must be 'truncate_episodes' (every env samples "
                              f"I = rollout_fragment_length steps); got {self.batch_mode!r}")
-        if not isinstance(self.rollout_fragment_length, Integral) or self.rollout_fragment_length < 1:
-            raise ValueError("EmbedPGConfig.rollout_fragment_length (I) must be an int >= 1; "
-                             f"got {self.rollout_fragment_length!r}")
         if self.episode_lookback_horizon < self.history_len - 1:
             # s^H looks H-1 states into the previous segment. `training(history_len=)` raises the
             # horizon itself; a dict (Tune, the rllib command, YAML) sets history_len alone.
@@ -314,7 +312,7 @@ class EmbedPGConfig(AlgorithmConfig):
                 and self.env_config["num_tasks"] != self.num_tasks:
             raise ValueError(f"EmbedPGConfig.num_tasks={self.num_tasks} differs from "
                              f"env_config['num_tasks']={self.env_config['num_tasks']}")
-        K = self.resolved_num_tasks
+        K = self.resolved_num_tasks if self.resolved_num_tasks is not None else env_tasks
         if K is None and self.env is not None:
             # Without K the mapping cannot be checked (nor the local runner sized): ask the env.
             from rllib_embed.embed_pg.env_factory import count_tasks
