@@ -39,9 +39,10 @@ def _batch(module):
     return batch
 
 
-def _term_gradients(module, batch, estimator, clip_param):
+def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3)):
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=GAMMA,
-                            alpha1=A1, alpha2=A2, alpha3=A3, num_segments=2, clip_param=clip_param)
+                            alpha1=alphas[0], alpha2=alphas[1], alpha3=alphas[2], num_segments=2,
+                            clip_param=clip_param)
     params = list(module.parameters())
     out = {}
     for name, value in terms.items():
@@ -65,6 +66,27 @@ def test_first_minibatch_gradient_equals_the_literal_gradient_term_by_term(estim
         assert literal["embedding_score_term"].norm() > 1e-3
 
 
+@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+def test_standardised_advantages_rescale_the_whole_objective(estimator):
+    """Standardising the advantages (one group) with the pathwise terms scaled by 1/std gives the
+    gradient of the unstandardised objective, advantages centred, divided by std: the alphas keep
+    their weight relative to the reward, and the pathwise terms do get a nonzero gradient."""
+    module = make_module(num_tasks=2, history_len=2)
+    batch = _batch(module)
+    batch[C.EMBEDDING_WEIGHT] = torch.zeros(2 * I)  # standardised on its own (segment returns)
+    raw = batch[C.POLICY_WEIGHT].clone()
+    standardised, inv_std = standardize(raw, torch.zeros(2 * I, dtype=torch.long))
+    batch[C.POLICY_WEIGHT] = raw - raw.mean()
+    unscaled = _term_gradients(module, batch, estimator, clip_param=None)
+    batch[C.POLICY_WEIGHT], batch[C.PATHWISE_SCALE] = standardised, inv_std
+    scaled = _term_gradients(module, batch, estimator, clip_param=0.2)
+    torch.testing.assert_close(scaled["surrogate"], unscaled["surrogate"] * inv_std[0], rtol=1e-5, atol=1e-6)
+    assert unscaled["policy_entropy_term"].norm() > 1e-3 and unscaled["inference_term"].norm() > 1e-3
+    # alphas at 0: the pathwise terms vanish, and the scaled surrogate is the score term alone
+    no_bonus = _term_gradients(module, batch, estimator, clip_param=0.2, alphas=(0.0, 0.0, 0.0))
+    assert (scaled["surrogate"] - no_bonus["surrogate"]).norm() > 1e-4
+
+
 def test_clipped_term_stops_the_gradient_outside_the_trust_region():
     """Once pi has moved past 1 + eps on a row with a positive advantage, that row adds no gradient."""
     module = make_module(num_tasks=2, history_len=2)
@@ -83,9 +105,11 @@ def test_per_task_standardisation_keeps_each_tasks_signal():
     whole-batch standardisation; within each task both get mean 0 and std 1."""
     x = torch.tensor([100.0, -100.0, 300.0, 1.0, -1.0, 3.0], dtype=torch.float64)
     task = torch.tensor([0, 0, 0, 1, 1, 1])
-    whole = standardize(x, torch.zeros_like(task))
+    whole, _ = standardize(x, torch.zeros_like(task))
     assert whole[3:].max() - whole[3:].min() < 0.05  # the small task's differences are all but gone
-    per_task = standardize(x, task)
+    per_task, inv_std = standardize(x, task)
+    for k in (0, 1):  # each row carries 1 / std of its own task's advantages
+        torch.testing.assert_close(inv_std[task == k], 1.0 / x[task == k].std(unbiased=False).expand(3))
     for k in (0, 1):
         torch.testing.assert_close(per_task[task == k].mean(), torch.tensor(0.0, dtype=torch.float64))
         torch.testing.assert_close(per_task[task == k].std(unbiased=False), torch.tensor(1.0, dtype=torch.float64))

@@ -157,7 +157,9 @@ class EmbedPGConfig(AlgorithmConfig):
             normalize_advantages: standardise both score weights: True over each batch (as
                 RLlib's PPO), "per_task" within each task's rows (tasks whose rewards differ
                 in scale, e.g. HalfCheetahDir's directions, keep their own signal), False not.
-                None: "per_task" for the clipped update, False for the literal one.
+                None: "per_task" for the clipped update, False for the literal one. The
+                pathwise terms (alpha1..3) are divided by the same standard deviation, so
+                the alphas keep their weight relative to the reward (docs/equations.md).
             target_kl: None or > 0 (update="clipped"): once a minibatch's estimated
                 KL(pi_old || pi) exceeds it, the batch's remaining minibatches are skipped.
             minibatch_size (RLlib's): update="clipped" only: None (the whole batch) or an int

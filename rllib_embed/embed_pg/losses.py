@@ -100,6 +100,7 @@ def embed_pg_surrogate(
     clip_param: Optional[float] = None,
     old_log_pi: Optional[torch.Tensor] = None,
     old_log_p_z: Optional[torch.Tensor] = None,
+    pathwise_scale: Optional[torch.Tensor] = None,
 ) -> Dict[str, torch.Tensor]:
     """J_seed or J_unbiased of shared/notes/estimator.md, and each of its terms.
 
@@ -116,6 +117,13 @@ def embed_pg_surrogate(
     With `clip_param` (update="clipped", estimator.md's "trust-region update"), each score
     term becomes `clipped_score_term` with its own old density: log pi_old(a_i|s_i,z_old)
     per row, log p_old(z|t) per segment. The pathwise terms and alpha1 H[p] stay as they are.
+
+    `pathwise_scale` ([B]; None: 1) multiplies each row's pathwise terms, and its mean the
+    alpha1 term: with standardised advantages it is 1 / std of the row's task's advantages,
+    so a task's whole objective is divided by the same number and alpha1..3 keep their
+    meaning (weights relative to the reward), as in the unstandardised objective. Without it
+    standardisation would scale the reward's terms alone: on HalfCheetahDir (rewards of a
+    few units per step) the entropy bonus outweighed the return and slowed learning.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
@@ -125,11 +133,13 @@ def embed_pg_surrogate(
             return literal_term(log_prob, weight)
         return clipped_score_term(log_prob, old_log_prob, weight, clip_param)
 
+    pathwise_discount = discount if pathwise_scale is None else discount * pathwise_scale.detach()
+    task_scale = 1.0 if pathwise_scale is None else pathwise_scale.detach().mean()
     terms = {
         "policy_score_term": score(policy_score_term, log_pi, policy_weight, old_log_pi) / num_segments,
-        "inference_term": inference_term(log_q, discount, alpha2) / num_segments,
-        "policy_entropy_term": policy_entropy_term(policy_entropy, discount, alpha3) / num_segments,
-        "embedding_entropy_term": embedding_entropy_term(all_tasks_log_std, alpha1),
+        "inference_term": inference_term(log_q, pathwise_discount, alpha2) / num_segments,
+        "policy_entropy_term": policy_entropy_term(policy_entropy, pathwise_discount, alpha3) / num_segments,
+        "embedding_entropy_term": task_scale * embedding_entropy_term(all_tasks_log_std, alpha1),
     }
     if estimator == "seed":
         terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight, old_log_p_z) / num_segments

@@ -70,21 +70,25 @@ def gae_advantages(r_hat: torch.Tensor, values: torch.Tensor, next_values: torch
     return advantages, advantages + values
 
 
-def standardize(x: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+def standardize(x: torch.Tensor, group: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """(x - mean) / std within each group (std floored at 1e-4, as RLlib's GAE connector does).
 
     EmbedPG standardises each task's advantages on their own: tasks whose rewards differ in
     scale (HalfCheetahDir's backward task pays several times the forward one early on) would
     otherwise leave the smaller task's advantages near zero next to the larger task's. With
     one group this is RLlib's (and PPO's) whole-batch standardisation.
-    `x`, `group`: shape [B]; returns shape [B].
+    `x`, `group`: shape [B]. Returns (standardised x, 1 / std of each row's group), both [B];
+    the second rescales the same task's pathwise terms (`losses.embed_pg_surrogate`).
     """
     out = torch.empty_like(x)
+    inv_std = torch.ones_like(x)
     for g in torch.unique(group):
         member = group == g
         v = x[member]
-        out[member] = (v - v.mean()) / v.std(unbiased=False).clamp(min=1e-4) if v.numel() > 1 else v - v.mean()
-    return out
+        std = v.std(unbiased=False).clamp(min=1e-4) if v.numel() > 1 else torch.ones((), dtype=x.dtype)
+        out[member] = (v - v.mean()) / std
+        inv_std[member] = 1.0 / std
+    return out, inv_std
 
 
 def leave_one_out_task_baseline(segment_return: torch.Tensor, segment_task: torch.Tensor,

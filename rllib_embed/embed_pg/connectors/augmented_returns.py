@@ -34,7 +34,8 @@ class AugmentedRewardAndWeights(ConnectorV2):
       state), minus the mean return of the other segments of the same task from other envs
       when embedding_baseline="task_mean" (free of z)
     - normalize_advantages: both weights standardised (mean 0, std 1) over the batch (True)
-      or within each task ("per_task").
+      or within each task ("per_task"); pathwise_scale = 1 / std of the row's policy weights
+      (1 without standardisation), the factor of that row's pathwise terms in the loss.
     - sampled_skill z and embedding_logp_old log p(z|t) with the networks before the update:
       the clipped update's denominators (pi_old comes from the env runners' ACTION_LOGP).
     Also logs the intrinsic reward parts and how well q identifies the task.
@@ -90,15 +91,17 @@ class AugmentedRewardAndWeights(ConnectorV2):
         emb_weight = seg_return
         if self.embedding_baseline == "task_mean":
             emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
+        pathwise_scale = torch.ones_like(reward)
         if self.normalize_advantages:
             per_task = self.normalize_advantages == "per_task"  # else one group: the whole batch
-            weight = standardize(weight, row_task if per_task else torch.zeros_like(row_task))
-            emb_weight = standardize(emb_weight, seg_task if per_task else torch.zeros_like(seg_task))
+            weight, pathwise_scale = standardize(weight, row_task if per_task else torch.zeros_like(row_task))
+            emb_weight, _ = standardize(emb_weight, seg_task if per_task else torch.zeros_like(seg_task))
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
         b[C.POLICY_WEIGHT] = weight.to(f32)
         b[C.EMBEDDING_WEIGHT] = torch.zeros_like(reward).masked_scatter(first, emb_weight.to(f32))
+        b[C.PATHWISE_SCALE] = pathwise_scale.to(f32)
         b[C.VALUE_TARGETS] = value_target.to(f32)
         b[C.SAMPLED_SKILL] = z
         b[C.EMBEDDING_LOGP_OLD] = diag_gaussian_log_prob(z, emb_mean, emb_log_std)

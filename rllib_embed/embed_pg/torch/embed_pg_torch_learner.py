@@ -247,4 +247,5 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         clip_param=clip_param,
         old_log_pi=old_log_pi,
         old_log_p_z=old_log_p_z,
+        pathwise_scale=batch.get(C.PATHWISE_SCALE),  # absent in hand-built batches: 1
     )
