@@ -15,9 +15,23 @@ def test_defaults_are_the_seed_estimator_with_expectation_keeping_variance_reduc
     config.validate()
     assert (config.estimator, config.returns, config.baseline, config.embedding_baseline) == \
         ("seed", "reward_to_go", "value", "task_mean")
-    assert config.num_epochs == 1 and config.minibatch_size is None
+    assert config.resolved_num_epochs == 1 and config.minibatch_size is None  # the derivation's one step
     assert config.num_envs_per_env_runner == 4  # K*D on the local runner
     assert config.model_config["latent_dim"] == config.latent_dim
+
+
+@pytest.mark.parametrize("copies_per_task, I, expected", [(2, 100, 200), (1, 50, 50), (3, 40, 120)])
+def test_clipped_update_defaults_to_ppos_epochs_and_quarter_batch_minibatches(copies_per_task, I, expected):
+    """update="clipped" alone gets PPO's 10 epochs and minibatches of a quarter of the batch in
+    whole segments, I * ceil(K*D / 4) (K = 4 here); explicit values are kept."""
+    config = _config(update="clipped", copies_per_task=copies_per_task)
+    config.env_runners(rollout_fragment_length=I)
+    config.validate()
+    assert config.resolved_num_epochs == 10
+    batch = 4 * copies_per_task * I
+    assert config.resolved_minibatch_size(batch) == expected and expected % I == 0 and expected <= batch
+    config.training(num_epochs=3, minibatch_size=2 * I)
+    assert (config.resolved_num_epochs, config.resolved_minibatch_size(batch)) == (3, 2 * I)
 
 
 def test_history_len_sizes_the_episode_lookback():
@@ -38,7 +52,7 @@ def test_history_len_sizes_the_episode_lookback():
     ("copies_per_task", 0, "int >= 1"),
     ("policy_hiddens", [64, -1], "list of positive ints"),
     ("inference_lr", 0.0, "number > 0"),
-    ("num_epochs", 0, "int >= 1"),
+    ("num_epochs", 0, "int >= 1 or None"),
 ])
 def test_bad_values_name_the_field_and_the_allowed_values(field, value, allowed):
     with pytest.raises(ValueError, match=rf"EmbedPGConfig\.{field} must be .*{allowed}"):

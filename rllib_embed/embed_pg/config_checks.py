@@ -52,7 +52,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("value_lr", LR, 0.0, low_open=True, optional=True),
     Field("vf_loss_coeff", REAL, 0.0),
     Field("grad_clip", REAL, 0.0, low_open=True, optional=True),
-    Field("num_epochs", INT, 1),
+    Field("num_epochs", INT, 1, optional=True),
     Field("value_epochs", INT, 1),
     # The clipped update and GAE (docs/learning.md); minibatch_size >= I is checked in validate().
     Field("lambda_", REAL, 0.0, 1.0),

@@ -1,9 +1,9 @@
 """EmbedPG's torch learner: the surrogate of `losses.embed_pg_surrogate`, one Adam per network.
 
 update="literal": `num_epochs` (default 1) full-batch steps on the user's surrogate, then
-the passes that fit V alone (`value_epochs`). update="clipped": `num_epochs` epochs over
-minibatches of whole segments (`minibatches.py`), the score terms clipped as PPO's, V fitted
-in the same steps.
+the passes that fit V alone (`value_epochs`). update="clipped": `num_epochs` (default 10)
+epochs over minibatches of whole segments (`minibatches.py`; default a quarter of the batch),
+the score terms clipped as PPO's, V fitted in the same steps.
 """
 
 from typing import Any, Dict, Optional
@@ -70,16 +70,16 @@ class EmbedPGTorchLearner(TorchLearner):
         self._rows_in_batch = max(batch.count, 1)
         rng = np.random.default_rng([self.config.seed or 0, self._env_steps_sampled])
         return SegmentMinibatchIterator(
-            batch, segment_column=C.SEGMENT_ID, num_epochs=self.config.num_epochs,
-            minibatch_size=self.config.minibatch_size or batch.count, rng=rng,
+            batch, segment_column=C.SEGMENT_ID, num_epochs=self.config.resolved_num_epochs,
+            minibatch_size=self.config.resolved_minibatch_size(batch.count), rng=rng,
             should_stop=lambda: self._stop_epochs)
 
     def _uncompiled_update(self, batch: Dict, **kwargs):
         result = super()._uncompiled_update(batch, **kwargs)
-        extra = self.config.value_epochs - self.config.num_epochs
+        extra = self.config.value_epochs - self.config.resolved_num_epochs
         if self.config.update == "literal" and not self.distributed and self.config.baseline == "value" \
                 and extra > 0 \
-                and self._passes_this_update == self.config.num_epochs:
+                and self._passes_this_update == self.config.resolved_num_epochs:
             # The batch's last full pass is done: the passes that fit V alone follow here, in
             # one loop, rather than as RLlib epochs (each of which re-slices the batch, logs
             # per-pass metrics, runs all four networks and steps all four optimizers: several
@@ -164,7 +164,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def _value_only_pass(self, config) -> bool:
         """Passes num_epochs + 1 .. value_epochs of a batch fit V alone (update="literal" only)."""
-        return config.update == "literal" and self._passes_this_update > config.num_epochs
+        return config.update == "literal" and self._passes_this_update > config.resolved_num_epochs
 
     def _ddp_touch_all_outputs(self, fwd_out: Dict[str, TensorType]) -> TensorType:
         """0 * every differentiable output, under DDP only (else 0).
