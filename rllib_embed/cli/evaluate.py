@@ -17,8 +17,6 @@ from typing import Any, Dict, List
 from rllib_embed.cli.checkpoint_path import resolve_checkpoint
 from rllib_embed.cli.errors import CLIError
 
-MODULE_PATH = ("learner_group", "learner", "rl_module", "default_policy")
-
 
 def evaluate_command(args) -> int:
     from rllib_embed.embed_pg.checkpoint_files import CheckpointError
@@ -48,10 +46,14 @@ def _evaluate(args) -> int:
         "explore": args.explore,
     }
     if _is_embed_pg(algo_cls):
-        from rllib_embed.embed_pg.evaluation import evaluate_per_task, load_observation_normalizer
+        from rllib_embed.embed_pg.evaluation import evaluate_per_task, with_legacy_statistics
+        from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
+        # The statistics the module carries (older checkpoints: its env runner's), or a one-line refusal.
+        normalize_obs = module_observation_normalizer(with_legacy_statistics(module, checkpoint),
+                                                      f"checkpoint {checkpoint!r}")
         per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
                                      skill=args.skill, seed=args.seed, explore=args.explore,
-                                     normalize_obs=load_observation_normalizer(checkpoint))
+                                     normalize_obs=normalize_obs)
         report["skill"] = args.skill
         rows = [{"task": task, **stats} for task, stats in per_task.items()]
     else:
@@ -89,11 +91,13 @@ def load_algorithm_config(checkpoint: str):
 def load_module(checkpoint: str):
     from ray.rllib.core.rl_module.rl_module import RLModule
 
-    path = os.path.join(checkpoint, *MODULE_PATH)
-    if not os.path.isdir(path):
-        raise CLIError(f"checkpoint {checkpoint} has no single-agent module at {os.path.join(*MODULE_PATH)} "
-                       f"(multi-agent and old-API-stack checkpoints are not supported)")
     from rllib_embed.embed_pg.checkpoint_files import load_checked
+    from rllib_embed.embed_pg.evaluation import MODULE_SUBDIR
+
+    path = os.path.join(checkpoint, MODULE_SUBDIR)
+    if not os.path.isdir(path):
+        raise CLIError(f"checkpoint {checkpoint} has no single-agent module at {MODULE_SUBDIR} "
+                       f"(multi-agent and old-API-stack checkpoints are not supported)")
     return load_checked(RLModule.from_checkpoint, path)
 
 

@@ -131,14 +131,25 @@ def load_observation_normalizer(checkpoint: str) -> Optional[ObservationNormaliz
     return module_observation_normalizer(load_module(checkpoint), f"checkpoint {os.fspath(checkpoint)!r}")
 
 
-def load_module(checkpoint: str):
-    """The RLModule of an Algorithm checkpoint or of an RLModule folder, with its observation
-    statistics (`module.observation_normalizer`; None where it has none)."""
+def module_checkpoint_dir(checkpoint: str) -> str:
+    """The RLModule folder of ``checkpoint``: an Algorithm checkpoint or an RLModule one.
+    Raises ValueError where ``checkpoint`` is not a folder or holds no RLModule."""
     path = os.fspath(checkpoint)
-    module_dir = os.path.join(path, MODULE_SUBDIR)
-    if not os.path.isfile(os.path.join(module_dir, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
-        module_dir = path
-    return with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_dir), path)
+    if not os.path.isdir(path):
+        raise ValueError(f"checkpoint: {path!r} is not a directory (give an EmbedPG Algorithm "
+                         f"checkpoint, as written by algo.save_to_path or Tune, or its {MODULE_SUBDIR} folder)")
+    for candidate in (os.path.join(path, MODULE_SUBDIR), path):
+        if os.path.isfile(os.path.join(candidate, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
+            return candidate
+    raise ValueError(f"checkpoint: {path!r} holds no RLModule (looked for {MODULE_SUBDIR}/ and for an RLModule "
+                     f"checkpoint itself); give an EmbedPG Algorithm checkpoint")
+
+
+def load_module(checkpoint: str):
+    """The RLModule of an Algorithm checkpoint or of an RLModule folder (`module_checkpoint_dir`),
+    with its observation statistics (`module.observation_normalizer`; None where it has none)."""
+    path = os.fspath(checkpoint)
+    return with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_checkpoint_dir(path)), path)
 
 
 def with_legacy_statistics(module, checkpoint: str):

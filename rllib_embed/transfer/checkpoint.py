@@ -9,12 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.checkpoints import Checkpointable
 
-from rllib_embed.embed_pg.checkpoint_files import MANIFEST, MARKER, CheckpointError, load_checked, resolve_checkpoint, \
-    tune_checkpoints
-from rllib_embed.embed_pg.evaluation import MODULE_SUBDIR, with_legacy_statistics
+from rllib_embed.embed_pg.checkpoint_files import MANIFEST, MARKER, CheckpointError, resolve_checkpoint, tune_checkpoints
+from rllib_embed.embed_pg.evaluation import load_module, module_checkpoint_dir  # noqa: F401  (re-exported)
 from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
@@ -32,19 +30,6 @@ def resolve_skills_checkpoint(checkpoint: str | os.PathLike) -> str:
     return resolve_checkpoint(path) if is_algorithm_checkpoint or is_tune_folder else os.fspath(checkpoint)
 
 
-def module_checkpoint_dir(checkpoint: str | os.PathLike) -> str:
-    """The RLModule folder of ``checkpoint``: an Algorithm checkpoint or an RLModule one."""
-    path = os.fspath(checkpoint)
-    if not os.path.isdir(path):
-        raise ValueError(f"checkpoint: {path!r} is not a directory (give an EmbedPG Algorithm "
-                         f"checkpoint, as written by algo.save_to_path or Tune, or its {MODULE_SUBDIR} folder)")
-    for candidate in (os.path.join(path, MODULE_SUBDIR), path):
-        if os.path.isfile(os.path.join(candidate, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
-            return candidate
-    raise ValueError(f"checkpoint: {path!r} holds no RLModule (looked for {MODULE_SUBDIR}/ and for an RLModule "
-                     f"checkpoint itself); give an EmbedPG Algorithm checkpoint")
-
-
 def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
 
@@ -55,8 +40,7 @@ def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     module, or a module trained with normalize_observations but without its statistics;
     CheckpointError (a ValueError) where it is incomplete or a file is damaged.
     """
-    resolved = resolve_skills_checkpoint(checkpoint)
-    module = with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_checkpoint_dir(resolved)), resolved)
+    module = load_module(resolve_skills_checkpoint(checkpoint))
     if not isinstance(module, EmbedPGTorchRLModule):
         raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
                          f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
