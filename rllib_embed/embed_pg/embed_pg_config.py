@@ -243,9 +243,10 @@ class EmbedPGConfig(AlgorithmConfig):
     @property
     def _model_config_auto_includes(self) -> Dict[str, Any]:
         # normalize_observations too: a module that was trained on normalised inputs knows it
-        # and refuses to run without its statistics (observation_statistics.py).
+        # and refuses to run without its statistics (observation_statistics.py); normalize_actions:
+        # the units of the policy's actions, which bound its std.
         return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
-            "normalize_observations",)}
+            "normalize_observations", "normalize_actions")}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

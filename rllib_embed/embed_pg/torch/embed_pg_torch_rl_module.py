@@ -22,11 +22,14 @@ from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
 # keeps densities finite; it does not change the objective's form.
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
-# Initial log-stds. Skills start well apart relative to their spread (else the policy
-# cannot tell tasks apart from z and settles on the tasks' average), and exploration
-# noise starts moderate.
+# Initial p(z|t). Skills start well apart relative to their spread (else the policy cannot
+# tell tasks apart from z and settles on the tasks' average, or two tasks' skills overlap
+# and one task lags for tens of thousands of steps): the K means orthogonal, each
+# EMBEDDING_INIT_GAIN from 0 (K <= Z; about that times sqrt(Z/K) for K > Z), and every
+# task's every dimension with the same std exp(EMBEDDING_INIT_LOG_STD).
 EMBEDDING_INIT_LOG_STD = -1.0
-EMBEDDING_INIT_GAIN = 2.0  # orthogonal init: the K means start spread, about 2 * sqrt(Z/K) from 0
+EMBEDDING_INIT_GAIN = 2.0
+# Exploration noise starts moderate.
 POLICY_INIT_LOG_STD = -0.5
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
@@ -53,14 +56,48 @@ def _init_log_std_bias(net: nn.Sequential, dim: int, value: float) -> None:
         net[-1].bias[dim:] = value
 
 
+def _init_embedding_output(net: nn.Sequential, dim: int) -> None:
+    """p(z|t)'s output layer: orthogonal mean weights (gain EMBEDDING_INIT_GAIN), and a
+    log-std that starts at EMBEDDING_INIT_LOG_STD for every task (zero weights)."""
+    out = net[-1]
+    with torch.no_grad():
+        nn.init.orthogonal_(out.weight[:dim], gain=EMBEDDING_INIT_GAIN)
+        out.weight[dim:] = 0.0
+    _init_log_std_bias(net, dim, EMBEDDING_INIT_LOG_STD)
+
+
 def reparameterise(mean: torch.Tensor, log_std: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """x = mean + exp(log_std) * noise: a Gaussian draw as a function of its parameters."""
     return mean + torch.exp(log_std) * noise
 
 
-def _mean_and_log_std(params: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+def _mean_and_log_std(params: torch.Tensor, log_std_max: Any = LOG_STD_MAX) -> Tuple[torch.Tensor, torch.Tensor]:
     mean, log_std = params.chunk(2, dim=-1)
-    return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+    return mean, log_std.clamp(min=LOG_STD_MIN).clamp(max=log_std_max)
+
+
+def policy_log_std_max(action_space: gym.spaces.Box, normalize_actions: bool = True) -> torch.Tensor:
+    """Upper bound of the policy's log-std, per action dim ([action_dim] float32): log of
+    half the action range in the policy's units, so its std is at most that half range.
+
+    With RLlib's `normalize_actions` (its default) and a bounded Box, the policy acts in
+    [-1, 1] (RLlib unsquashes and clips to the bounds: bound 0); without it, in the env's
+    units (bound log((high - low) / 2)); LOG_STD_MAX where a dim is unbounded.
+
+    Why: a wider Gaussian only adds samples that get clipped to the bounds. There the
+    log-std's score has no signal and the entropy bonus pushes it up, so the std of a task
+    whose actions clip drifts to the bound, where the clamp cuts its gradient, and the task
+    stays stuck (PointGoals K=8 at the old bound 2: one task of eight at std 7.4 after 50k
+    steps, its return no better than a random walk's).
+    """
+    low = action_space.low.astype(np.float64).reshape(-1)
+    high = action_space.high.astype(np.float64).reshape(-1)
+    if normalize_actions and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+        return torch.zeros(low.shape[0], dtype=torch.float32)
+    half_range = (high - low) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = np.where(np.isfinite(half_range) & (half_range > 0), np.log(half_range), LOG_STD_MAX)
+    return torch.as_tensor(np.minimum(bound, LOG_STD_MAX), dtype=torch.float32)
 
 
 class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
@@ -95,6 +132,9 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             self.discrete = False
             self.action_dim = int(np.prod(self.action_space.shape))
             dist_dim = 2 * self.action_dim
+            # Not in the state dict (a property of the action space, not learned).
+            self.register_buffer("policy_log_std_max", policy_log_std_max(
+                self.action_space, bool(cfg.get("normalize_actions", True))), persistent=False)
         else:
             raise ValueError(f"EmbedPG supports Box and Discrete action spaces; got {self.action_space}")
         act = cfg["activation"]
@@ -102,8 +142,8 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         # pi(a | s, z): never sees the task id.
         self.policy_net = _mlp(self.obs_dim + Z, cfg["policy_hiddens"], dist_dim, act, out_gain=0.01)
         # p(z | t): Gaussian over z from the task one-hot.
-        self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=EMBEDDING_INIT_GAIN)
-        _init_log_std_bias(self.embedding_net, Z, EMBEDDING_INIT_LOG_STD)
+        self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
+        _init_embedding_output(self.embedding_net, Z)
         if not self.discrete:
             _init_log_std_bias(self.policy_net, self.action_dim, POLICY_INIT_LOG_STD)
         if not self.inference_only:
@@ -127,7 +167,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         out = self.policy_net(torch.cat([self.flat_obs(obs), z], dim=-1))
         if self.discrete:
             return out
-        mean, log_std = _mean_and_log_std(out)
+        mean, log_std = _mean_and_log_std(out, self.policy_log_std_max)
         return torch.cat([mean, log_std], dim=-1)
 
     def inference_params(self, action_features: torch.Tensor, obs_window: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
