@@ -128,8 +128,10 @@ def layout(family: Family, num_tasks: int) -> Dict[str, Any]:
             "rollout_fragment_length": int(tuned.get("rollout_fragment_length", 50))}
 
 
-def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra: Optional[Dict[str, Any]] = None):
-    """EmbedPG at the family's tuned settings with `method`'s update and estimator (plus `extra`)."""
+def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra: Optional[Dict[str, Any]] = None,
+                   train_batch: Optional[int] = None):
+    """EmbedPG at the family's tuned settings with `method`'s update and estimator (plus `extra`);
+    `train_batch` replaces the clipped recipe's env steps per batch."""
     from rllib_embed import EmbedPGConfig
     tuned = tuned_embedpg(family)
     tuned["env_config"] = layout(family, num_tasks)["env_config"]
@@ -138,7 +140,8 @@ def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra
         # The clipped update samples PPO's batch from the same K*D copies (I = batch / (K*D)).
         s = dict(CLIPPED_SETTINGS[family.ppo])
         copies = num_tasks * int(tuned.get("copies_per_task", 1))
-        tuned["rollout_fragment_length"] = max(1, s.pop("train_batch") // copies)
+        batch = s.pop("train_batch")
+        tuned["rollout_fragment_length"] = max(1, (train_batch or batch) // copies)
         s["minibatch_size"] = max(s["minibatch_size"], tuned["rollout_fragment_length"])
         training.update(s)
     config = EmbedPGConfig().update_from_dict({**tuned, "env": family.env_id})

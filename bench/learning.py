@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: the family's)")
     p.add_argument("--eval-episodes", type=int, default=3, help="episodes per task and action mode per evaluation")
     p.add_argument("--training", default="{}", help="JSON: extra EmbedPGConfig.training fields for EmbedPG methods")
+    p.add_argument("--train-batch", type=int, help="env steps per batch of the clipped EmbedPG methods "
+                                                   "(I = train_batch / (K*D); default: the family's recipe)")
     p.add_argument("--quick", action="store_true", help="smallest K, seed 0, about one iteration per method")
     p.add_argument("--out", help="JSON path (default bench/results/learning_<family>.json; .md and .png beside it)")
     p.add_argument("--render", metavar="JSON", nargs="+", help="only rewrite the tables and PNG of saved results "
@@ -58,6 +60,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.render:
         return args
+    if args.train_batch is not None and args.train_batch < 1:
+        p.error(f"--train-batch: env steps per batch, an integer >= 1; got {args.train_batch}")
     args.family_name, args.family = family_of(args.env)
     fam = args.family
     if args.methods is None:
@@ -82,10 +86,10 @@ def parse_args(argv=None):
     return args
 
 
-def build(family, method: str, num_tasks: int, seed: int, training: dict):
+def build(family, method: str, num_tasks: int, seed: int, training: dict, train_batch=None):
     if method == "ppo":
         return ppo_config(family, num_tasks, seed).build_algo()
-    return embedpg_config(family, method, num_tasks, seed, training).build_algo()
+    return embedpg_config(family, method, num_tasks, seed, training, train_batch=train_batch).build_algo()
 
 
 def evaluate(method: str, algo, episodes: int, seed: int) -> dict:
@@ -116,7 +120,7 @@ def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: in
     """One training run to `budget` env steps (or to solved); `save(run)` after each evaluation
     (the run so far, `"finished": False`), so a long run killed midway keeps its evaluations."""
     family = FAMILIES[family_name]
-    algo = build(family, method, num_tasks, seed, args.training)
+    algo = build(family, method, num_tasks, seed, args.training, args.train_batch)
     run = {"family": family_name, "method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
            "solved": False, "steps_to_solve": None, "wall_s_to_solve": None, "steps_to_solve_sampled": None,
            "curve": [], "finished": False}
@@ -336,6 +340,7 @@ def main(argv=None) -> dict:
         settings = {"env": fam.env_id, "family": args.family_name, "methods": args.methods,
                     "layouts": {str(k): v for k, v in layouts.items()},
                     "ppo": ppo_settings_for_json(fam), "embedpg_training_extra": args.training,
+                    "embedpg_train_batch": args.train_batch,
                     "seeds": args.seeds, "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
                     "budgets": {str(k): args.budget or fam.budget(k) for k in args.num_tasks},
                     "checkpoints": {args.family_name: [c for c in fam.checkpoints
