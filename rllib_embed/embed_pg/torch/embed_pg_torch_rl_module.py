@@ -20,7 +20,8 @@ from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER, ObservationNormalizer
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
-# keeps densities finite; it does not change the objective's form.
+# keeps densities finite; it does not change the objective's form. The policy's upper
+# bound is lower where its actions are bounded (policy_log_std_max).
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # Initial p(z|t). Skills start well apart relative to their spread (else the policy cannot
 # tell tasks apart from z and settles on the tasks' average, or two tasks' skills overlap
