@@ -11,7 +11,8 @@ its tuned config; PPO gets its best sensible settings there, not its defaults). 
 (`--methods`): EmbedPG's `update` x `estimator` (literal_seed, literal_unbiased,
 clipped_seed, clipped_unbiased) and `ppo`; the clipped ones sample PPO's batch with the
 clipped recipe of bench/families.py (CLIPPED_SETTINGS). `--training JSON` adds EmbedPG
-training fields (e.g. '{"num_epochs": 10, "minibatch_size": 400}'). Every method samples from
+training fields (e.g. '{"num_epochs": 10, "minibatch_size": 400}'); `--train-batch N` replaces
+the clipped recipe's env steps per batch (I = N / (K*D)). Every method samples from
 the same K*D env copies on one local env runner for the same env-step budget.
 
 Evaluation every `--eval-every` env steps: `--eval-episodes` episodes per task, each task
