@@ -11,7 +11,9 @@ from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
 
-def make_module(obs_dim=2, num_tasks=2, action_space=None, latent_dim=2, history_len=2, hiddens=(8,), seed=0):
+def make_module(obs_dim=2, num_tasks=2, action_space=None, latent_dim=2, history_len=2, hiddens=(8,), seed=0,
+                embedding_hiddens=None):
+    """The module with `hiddens` for every net (`embedding_hiddens`, where given, for p(z|t))."""
     torch.manual_seed(seed)
     obs_space = gym.spaces.Dict({
         "obs": gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32),
@@ -22,7 +24,8 @@ def make_module(obs_dim=2, num_tasks=2, action_space=None, latent_dim=2, history
         observation_space=obs_space,
         action_space=action_space or gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
         model_config=dict(latent_dim=latent_dim, history_len=history_len, policy_hiddens=h,
-                          embedding_hiddens=h, inference_hiddens=h, value_hiddens=h, activation="tanh"),
+                          embedding_hiddens=h if embedding_hiddens is None else list(embedding_hiddens),
+                          inference_hiddens=h, value_hiddens=h, activation="tanh"),
     )
 
 

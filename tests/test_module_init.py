@@ -11,10 +11,8 @@ from tests.helpers import make_module
 
 
 def _initial_skills(num_tasks, latent_dim, seed):
-    module = make_module(num_tasks=num_tasks, latent_dim=latent_dim, hiddens=(8,), seed=seed)
-    # The default embedding net: no hidden layer, so its output layer sees the one-hot.
-    module.embedding_net = M._mlp(num_tasks, [], 2 * latent_dim, "tanh", out_gain=1.0)
-    M._init_embedding_output(module.embedding_net, latent_dim)
+    # The default embedding net (no hidden layer: its output layer sees the one-hot), as setup() builds it.
+    module = make_module(num_tasks=num_tasks, latent_dim=latent_dim, seed=seed, embedding_hiddens=())
     with torch.no_grad():
         return module.embedding_params(torch.eye(num_tasks))
 
@@ -50,6 +48,7 @@ def test_more_tasks_than_latent_dims_still_start_with_one_shared_std():
     (gym.spaces.Box(np.array([-np.inf, 0.0], np.float32), np.array([np.inf, 0.5], np.float32)), True,
      [M.LOG_STD_MAX, np.log(0.25)]),                                           # not unsquashed: own units
     (gym.spaces.Box(-100.0, 100.0, (1,), np.float32), False, [M.LOG_STD_MAX]),  # never above the global bound
+    (gym.spaces.Box(-4, 4, (2,), np.int64), True, [np.log(4.0)] * 2),          # integer Box: RLlib does not unsquash
 ])
 def test_policy_std_is_bounded_by_half_the_action_range(space, normalize_actions, bound):
     torch.testing.assert_close(M.policy_log_std_max(space, normalize_actions),

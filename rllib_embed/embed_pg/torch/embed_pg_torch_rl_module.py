@@ -81,19 +81,20 @@ def policy_log_std_max(action_space: gym.spaces.Box, normalize_actions: bool = T
     """Upper bound of the policy's log-std, per action dim ([action_dim] float32): log of
     half the action range in the policy's units, so its std is at most that half range.
 
-    With RLlib's `normalize_actions` (its default) and a bounded Box, the policy acts in
-    [-1, 1] (RLlib unsquashes and clips to the bounds: bound 0); without it, in the env's
-    units (bound log((high - low) / 2)); LOG_STD_MAX where a dim is unbounded.
+    With RLlib's `normalize_actions` (its default) and a Box that RLlib unsquashes (bounded on
+    every dim, float dtype: the condition of RLlib's `unsquash_action`), the policy acts in
+    [-1, 1] (bound 0); otherwise in the env's units (bound log((high - low) / 2)), and
+    LOG_STD_MAX where a dim is unbounded.
 
-    Why: a wider Gaussian only adds samples that get clipped to the bounds. There the
-    log-std's score has no signal and the entropy bonus pushes it up, so the std of a task
-    whose actions clip drifts to the bound, where the clamp cuts its gradient, and the task
-    stays stuck (PointGoals K=8 at the old bound 2: one task of eight at std 7.4 after 50k
-    steps, its return no better than a random walk's).
+    Why: a wider Gaussian only adds samples that get clipped to the bounds, where the
+    log-std's score has no signal. A task's std that drifts up to the bound stays there (the
+    clamp cuts its gradient) and the task is stuck (PointGoals K=8 at the old bound 2: one
+    task of eight at std 7.4 after 50k steps, its return no better than a random walk's).
     """
     low = action_space.low.astype(np.float64).reshape(-1)
     high = action_space.high.astype(np.float64).reshape(-1)
-    if normalize_actions and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+    unsquashed = action_space.is_bounded("both") and action_space.dtype in (np.float32, np.float64)
+    if normalize_actions and unsquashed:
         return torch.zeros(low.shape[0], dtype=torch.float32)
     half_range = (high - low) / 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
