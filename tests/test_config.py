@@ -1,8 +1,16 @@
 """EmbedPGConfig: defaults, and bad values refused with the field's name and what is allowed."""
 
+import gymnasium as gym
+import numpy as np
 import pytest
+import torch
 
 from rllib_embed import EmbedPGConfig
+from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
+
+_OBS_SPACE = gym.spaces.Dict({"obs": gym.spaces.Box(-np.inf, np.inf, (2,), np.float32),
+                              "task": gym.spaces.Box(0.0, 1.0, (4,), np.float32)})
+_ACTION_SPACE = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
 
 
 def _config(**training):
@@ -32,6 +40,21 @@ def test_clipped_update_defaults_to_ppos_epochs_and_quarter_batch_minibatches(co
     assert config.resolved_minibatch_size(batch) == expected and expected % I == 0 and expected <= batch
     config.training(num_epochs=3, minibatch_size=2 * I)
     assert (config.resolved_num_epochs, config.resolved_minibatch_size(batch)) == (3, 2 * I)
+
+
+@pytest.mark.parametrize("update, default_widths", [("literal", [64, 64]), ("clipped", [256, 256])])
+def test_policy_and_value_widths_default_per_update_and_reach_the_module(update, default_widths):
+    """policy_hiddens / value_hiddens None: [64, 64] (literal), [256, 256] (clipped, RLlib's
+    fcnet_hiddens); the module is built with them; given widths win; q's stay [64, 64]."""
+    config = _config(update=update)
+    config.validate()
+    module = EmbedPGTorchRLModule(observation_space=_OBS_SPACE, action_space=_ACTION_SPACE,
+                                  model_config=config.model_config)
+    assert [m.out_features for m in module.policy_net if isinstance(m, torch.nn.Linear)][:-1] == default_widths
+    assert [m.out_features for m in module.value_net if isinstance(m, torch.nn.Linear)][:-1] == default_widths
+    assert config.model_config["inference_hiddens"] == [64, 64]
+    config = _config(update=update, policy_hiddens=[8], value_hiddens=[16, 4])
+    assert (config.model_config["policy_hiddens"], config.model_config["value_hiddens"]) == ([8], [16, 4])
 
 
 def test_history_len_sizes_the_episode_lookback():

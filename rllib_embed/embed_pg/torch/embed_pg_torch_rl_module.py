@@ -28,7 +28,7 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # and one task lags for tens of thousands of steps): the K means orthogonal, each
 # EMBEDDING_INIT_GAIN from 0 (K <= Z; about that times sqrt(Z/K) for K > Z), and every
 # task's every dimension with the same std exp(EMBEDDING_INIT_LOG_STD).
-EMBEDDING_INIT_LOG_STD = -1.0
+EMBEDDING_INIT_LOG_STD = -2.0
 EMBEDDING_INIT_GAIN = 2.0
 # Exploration noise starts moderate.
 POLICY_INIT_LOG_STD = -0.5
