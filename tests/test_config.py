@@ -42,10 +42,12 @@ def test_clipped_update_defaults_to_ppos_epochs_and_quarter_batch_minibatches(co
     assert (config.resolved_num_epochs, config.resolved_minibatch_size(batch)) == (3, 2 * I)
 
 
-@pytest.mark.parametrize("update, default_widths", [("literal", [64, 64]), ("clipped", [256, 256])])
-def test_policy_and_value_widths_default_per_update_and_reach_the_module(update, default_widths):
+@pytest.mark.parametrize("update, default_widths, skill_log_std", [("literal", [64, 64], -1.0),
+                                                                   ("clipped", [256, 256], -2.0)])
+def test_network_defaults_follow_the_update_and_reach_the_module(update, default_widths, skill_log_std):
     """policy_hiddens / value_hiddens None: [64, 64] (literal), [256, 256] (clipped, RLlib's
-    fcnet_hiddens); the module is built with them; given widths win; q's stay [64, 64]."""
+    fcnet_hiddens); embedding_init_log_std None: -1 / -2; the module is built with them; given
+    values win; q's widths stay [64, 64]."""
     config = _config(update=update)
     config.validate()
     module = EmbedPGTorchRLModule(observation_space=_OBS_SPACE, action_space=_ACTION_SPACE,
@@ -53,8 +55,11 @@ def test_policy_and_value_widths_default_per_update_and_reach_the_module(update,
     assert [m.out_features for m in module.policy_net if isinstance(m, torch.nn.Linear)][:-1] == default_widths
     assert [m.out_features for m in module.value_net if isinstance(m, torch.nn.Linear)][:-1] == default_widths
     assert config.model_config["inference_hiddens"] == [64, 64]
-    config = _config(update=update, policy_hiddens=[8], value_hiddens=[16, 4])
+    _, log_std = module.embedding_params(torch.eye(4))
+    torch.testing.assert_close(log_std, torch.full_like(log_std, skill_log_std))
+    config = _config(update=update, policy_hiddens=[8], value_hiddens=[16, 4], embedding_init_log_std=-3)
     assert (config.model_config["policy_hiddens"], config.model_config["value_hiddens"]) == ([8], [16, 4])
+    assert config.model_config["embedding_init_log_std"] == -3.0
 
 
 def test_history_len_sizes_the_episode_lookback():
@@ -73,6 +78,7 @@ def test_history_len_sizes_the_episode_lookback():
     ("alpha2", -0.1, "number >= 0"),
     ("alpha1", "big", "number >= 0"),
     ("copies_per_task", 0, "int >= 1"),
+    ("embedding_init_log_std", 3.0, r"number in \[-5, 2\] or None"),
     ("policy_hiddens", [64, -1], "list of positive ints"),
     ("inference_lr", 0.0, "number > 0"),
     ("num_epochs", 0, "int >= 1 or None"),

@@ -44,6 +44,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("gamma", REAL, 0.0, 1.0),
     Field("num_tasks", INT, 1, optional=True),
     Field("copies_per_task", INT, 1),
+    Field("embedding_init_log_std", REAL, -5.0, 2.0, optional=True),  # the module's log-std bounds
     # Optimisation (RLlib's lr, grad_clip, num_epochs; EmbedPG's per-network lrs).
     Field("lr", LR, 0.0, low_open=True),
     Field("policy_lr", LR, 0.0, low_open=True, optional=True),

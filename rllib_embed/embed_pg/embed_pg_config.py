@@ -64,6 +64,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.embedding_hiddens = []
         self.inference_hiddens = [64, 64]
         self.value_hiddens = None
+        self.embedding_init_log_std = None  # None: the update's default (resolved_embedding_init_log_std)
         self.activation = "tanh"
         # Optimisation: one Adam per network; None = `lr`.
         self.lr = 1e-3
@@ -107,7 +108,7 @@ class EmbedPGConfig(AlgorithmConfig):
         estimator=NotProvided, returns=NotProvided, baseline=NotProvided, embedding_baseline=NotProvided,
         num_tasks=NotProvided, copies_per_task=NotProvided, normalize_observations=NotProvided,
         policy_hiddens=NotProvided, embedding_hiddens=NotProvided, inference_hiddens=NotProvided,
-        value_hiddens=NotProvided, activation=NotProvided,
+        value_hiddens=NotProvided, activation=NotProvided, embedding_init_log_std=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
         vf_loss_coeff=NotProvided, value_epochs=NotProvided,
         update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
@@ -140,6 +141,10 @@ class EmbedPGConfig(AlgorithmConfig):
                 default, [64, 64] for the literal update, [256, 256] for the clipped one
                 (RLlib's default `fcnet_hiddens`, which its PPO uses; see `resolved_hiddens`).
             activation: "tanh", "relu" or "elu".
+            embedding_init_log_std: None or a float in [-5, 2]: the log-std every task's
+                p(z|t) starts at (the means start orthogonal, 2*sqrt(2) apart). None: the
+                update's default, -1 (std 0.37) literal, -2 (std 0.14) clipped; see
+                `resolved_embedding_init_log_std`.
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
@@ -225,6 +230,20 @@ class EmbedPGConfig(AlgorithmConfig):
             return [256, 256] if self.update == "clipped" else [64, 64]
         return list(value)
 
+    @property
+    def resolved_embedding_init_log_std(self) -> float:
+        """`embedding_init_log_std`, or where it is None the update's: -2 clipped, -1 literal.
+
+        The clipped update tells the skills apart from its first batches at std 0.14: PointGoals
+        K=8, env steps to solve at 0.37 -> 0.14, seeds 0 / 1 / 2, seed estimator 40.7k / 20.8k /
+        30.8k -> 30.8k / 20.8k / 30.8k, unbiased 40.7k / 30.8k / 50.6k -> 30.8k / 20.8k / 30.8k
+        (docs/learning.md). The literal update's HalfCheetahDir run (tests/test_learning.py,
+        seed 0) did not move either way within 120k env steps at 0.14; it keeps 0.37.
+        """
+        if self.embedding_init_log_std is None:
+            return -2.0 if self.update == "clipped" else -1.0
+        return float(self.embedding_init_log_std)
+
     def resolved_minibatch_size(self, batch_rows: int) -> int:
         """Rows per minibatch of the clipped update: `minibatch_size`, or where it is None a
         quarter of the batch in whole segments, I * ceil(K*D / 4) (at most the batch)."""
@@ -263,7 +282,8 @@ class EmbedPGConfig(AlgorithmConfig):
         # the units of the policy's actions, which bound its std.
         return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
             "normalize_observations", "normalize_actions")} | {
-            f"{net}_hiddens": self.resolved_hiddens(net) for net in ("policy", "embedding", "inference", "value")}
+            f"{net}_hiddens": self.resolved_hiddens(net) for net in ("policy", "embedding", "inference", "value")} | {
+            "embedding_init_log_std": self.resolved_embedding_init_log_std}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

@@ -27,8 +27,9 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # tell tasks apart from z and settles on the tasks' average, or two tasks' skills overlap
 # and one task lags for tens of thousands of steps): the K means orthogonal, each
 # EMBEDDING_INIT_GAIN from 0 (K <= Z; about that times sqrt(Z/K) for K > Z), and every
-# task's every dimension with the same std exp(EMBEDDING_INIT_LOG_STD).
-EMBEDDING_INIT_LOG_STD = -2.0
+# task's every dimension with the same std exp(model_config["embedding_init_log_std"]),
+# EMBEDDING_INIT_LOG_STD where absent (EmbedPGConfig.embedding_init_log_std: per update).
+EMBEDDING_INIT_LOG_STD = -1.0
 EMBEDDING_INIT_GAIN = 2.0
 # Exploration noise starts moderate.
 POLICY_INIT_LOG_STD = -0.5
@@ -57,14 +58,14 @@ def _init_log_std_bias(net: nn.Sequential, dim: int, value: float) -> None:
         net[-1].bias[dim:] = value
 
 
-def _init_embedding_output(net: nn.Sequential, dim: int) -> None:
+def _init_embedding_output(net: nn.Sequential, dim: int, log_std: float = EMBEDDING_INIT_LOG_STD) -> None:
     """p(z|t)'s output layer: orthogonal mean weights (gain EMBEDDING_INIT_GAIN), and a
-    log-std that starts at EMBEDDING_INIT_LOG_STD for every task (zero weights)."""
+    log-std that starts at `log_std` for every task (zero weights)."""
     out = net[-1]
     with torch.no_grad():
         nn.init.orthogonal_(out.weight[:dim], gain=EMBEDDING_INIT_GAIN)
         out.weight[dim:] = 0.0
-    _init_log_std_bias(net, dim, EMBEDDING_INIT_LOG_STD)
+    _init_log_std_bias(net, dim, log_std)
 
 
 def reparameterise(mean: torch.Tensor, log_std: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -145,7 +146,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.policy_net = _mlp(self.obs_dim + Z, cfg["policy_hiddens"], dist_dim, act, out_gain=0.01)
         # p(z | t): Gaussian over z from the task one-hot.
         self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
-        _init_embedding_output(self.embedding_net, Z)
+        _init_embedding_output(self.embedding_net, Z, float(cfg.get("embedding_init_log_std", EMBEDDING_INIT_LOG_STD)))
         if not self.discrete:
             _init_log_std_bias(self.policy_net, self.action_dim, POLICY_INIT_LOG_STD)
         if not self.inference_only:
