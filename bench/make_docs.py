@@ -54,6 +54,10 @@ def targets(throughput, memory) -> str:
             ["vs the sampling-only ceiling", ">= 0.8x", f"{t['ratio_vs_ceiling']:.2f}x",
              "yes" if t["ratio_vs_ceiling"] >= 0.8 else "no"],
         ]
+        if "ratio_clipped_vs_ppo_same_epochs" in t:
+            r = t["ratio_clipped_vs_ppo_same_epochs"]
+            rows.append(["clipped update vs PPO at the same epochs and minibatch size", ">= 1.0x", f"{r:.2f}x",
+                         "yes" if r >= 1.0 else "no"])
     if memory:
         cases = memory["cases"]
         by = {(c["algo"], c["num_tasks"], c["history_len"]): c for c in cases}
