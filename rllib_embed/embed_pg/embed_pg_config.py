@@ -18,8 +18,10 @@ ADVANTAGES = (None, "returns", "gae")
 BASELINES = (None, "value")
 EMBEDDING_BASELINES = (None, "task_mean")
 ACTIVATIONS = ("tanh", "relu", "elu")
-_NETWORK_KEYS = ("latent_dim", "history_len", "policy_hiddens", "embedding_hiddens",
-                 "inference_hiddens", "value_hiddens", "activation")
+# model_config keys copied as they are; each net's widths go through resolved_hiddens.
+_NETWORK_KEYS = ("latent_dim", "history_len", "activation")
+_NETS = ("policy", "embedding", "inference", "value")
+_WIDTHS_BY_UPDATE = ("policy_hiddens", "value_hiddens")  # None: the update's default widths
 
 
 class EmbedPGConfig(AlgorithmConfig):
@@ -282,7 +284,7 @@ class EmbedPGConfig(AlgorithmConfig):
         # the units of the policy's actions, which bound its std.
         return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
             "normalize_observations", "normalize_actions")} | {
-            f"{net}_hiddens": self.resolved_hiddens(net) for net in ("policy", "embedding", "inference", "value")} | {
+            f"{net}_hiddens": self.resolved_hiddens(net) for net in _NETS} | {
             "embedding_init_log_std": self.resolved_embedding_init_log_std}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
@@ -310,12 +312,12 @@ class EmbedPGConfig(AlgorithmConfig):
         _check_choice(self, "baseline", BASELINES)
         _check_choice(self, "embedding_baseline", EMBEDDING_BASELINES)
         _check_choice(self, "activation", ACTIVATIONS)
-        for name in ("policy_hiddens", "embedding_hiddens", "inference_hiddens", "value_hiddens"):
+        for name in (f"{net}_hiddens" for net in _NETS):
             value = getattr(self, name)
-            if value is None and name in ("policy_hiddens", "value_hiddens"):
+            if value is None and name in _WIDTHS_BY_UPDATE:
                 continue  # the update's default
             if not isinstance(value, (list, tuple)) or not all(isinstance(h, Integral) and h > 0 for h in value):
-                allowed = "None or a list" if name in ("policy_hiddens", "value_hiddens") else "a list"
+                allowed = "None or a list" if name in _WIDTHS_BY_UPDATE else "a list"
                 raise ValueError(f"EmbedPGConfig.{name} must be {allowed} of positive ints (layer sizes); "
                                  f"got {value!r}")
         if not isinstance(self.normalize_observations, bool):
