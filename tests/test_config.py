@@ -121,3 +121,26 @@ def test_history_len_from_a_dict_raises_the_lookback_too():
     config = _config().update_from_dict({"history_len": 9})
     config.validate()
     assert config.episode_lookback_horizon >= 8
+
+
+@pytest.mark.parametrize("estimator, needed, unneeded", [("seed", "REPARAM", "SAMPLED"), ("unbiased", "SAMPLED", "REPARAM")])
+def test_the_module_runs_only_the_q_pass_its_estimator_needs(estimator, needed, unneeded):
+    """model_config["inference_passes"] follows the estimator: forward_train gives log q's inputs
+    for it (the same values as a module that runs both passes) and not the other pass's."""
+    from rllib_embed.embed_pg import columns as C
+    from tests.helpers import sample_batch
+    config = _config(estimator=estimator, history_len=2)
+    config.validate()
+    spec = dict(observation_space=_OBS_SPACE, action_space=_ACTION_SPACE)
+    torch.manual_seed(0)
+    module = EmbedPGTorchRLModule(**spec, model_config=config.model_config)
+    both = EmbedPGTorchRLModule(**spec, model_config={k: v for k, v in config.model_config.items()
+                                                      if k != "inference_passes"})
+    both.load_state_dict(module.state_dict())
+    batch = sample_batch(module, tasks=[0, 0, 3, 3], obs=torch.randn(4, 2), windows=torch.randn(4, 2, 2),
+                         steps=[0, 1, 0, 1])
+    out, out_both = module.forward_train(batch), both.forward_train(batch)
+    for key in (f"Q_MEAN_{needed}_ACTION", f"Q_LOG_STD_{needed}_ACTION"):
+        torch.testing.assert_close(out[getattr(C, key)], out_both[getattr(C, key)], rtol=0, atol=0)
+    for key in (f"Q_MEAN_{unneeded}_ACTION", f"Q_LOG_STD_{unneeded}_ACTION"):
+        assert getattr(C, key) not in out and getattr(C, key) in out_both

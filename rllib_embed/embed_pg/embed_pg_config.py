@@ -285,7 +285,9 @@ class EmbedPGConfig(AlgorithmConfig):
         return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
             "normalize_observations", "normalize_actions")} | {
             f"{net}_hiddens": self.resolved_hiddens(net) for net in _NETS} | {
-            "embedding_init_log_std": self.resolved_embedding_init_log_std}
+            "embedding_init_log_std": self.resolved_embedding_init_log_std,
+            # forward_train runs only the q pass the estimator's log q needs.
+            "inference_passes": ["reparameterised" if self.estimator == "seed" else "sampled"]}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

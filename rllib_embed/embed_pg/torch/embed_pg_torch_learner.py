@@ -36,6 +36,7 @@ class EmbedPGTorchLearner(TorchLearner):
         self._rows_in_batch = 1  # rows of the whole batch, for a minibatch's share of the 1/(KD)
         self._stop_epochs = False  # set by the KL early stop (target_kl)
         self._env_steps_sampled = 0  # seeds the segment shuffle: the same for a resumed run
+        self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
         config = self.config
         if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
@@ -54,6 +55,15 @@ class EmbedPGTorchLearner(TorchLearner):
         self._passes_this_update = 0
         self._stop_epochs = False
         self._env_steps_sampled = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
+
+    def after_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
+        # The per-term stats of the update's last step, as window=1 stats logged at every step
+        # would report (and as RLlib's Learner.update logs the total loss): logging ~15 values
+        # per minibatch cost more than a tenth of a clipped-update step.
+        for module_id, stats in self._last_stats.items():
+            self.metrics.log_dict(stats, key=module_id, window=1)
+        self._last_stats = {}
+        super().after_gradient_based_update(timesteps=timesteps)
 
     def _create_iterator_if_necessary(self, *, training_data, num_epochs: int = 1, minibatch_size=None, **kwargs):
         if self.config.update != "clipped":
@@ -159,7 +169,7 @@ class EmbedPGTorchLearner(TorchLearner):
                 self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
         stats["value_loss"] = value_loss.detach()
         stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
-        self.metrics.log_dict(stats, key=module_id, window=1)
+        self._last_stats[module_id] = stats  # logged once, after the update's last step
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
 
     def _value_only_pass(self, config) -> bool:
@@ -191,6 +201,24 @@ class EmbedPGTorchLearner(TorchLearner):
                     grads[pid] = None
         # Networks a pass does not reach keep no gradient and no step.
         return {pid: g for pid, g in grads.items() if g is not None}
+
+    def apply_gradients(self, gradients_dict) -> None:
+        # RLlib's apply_gradients tests every gradient tensor for nan/inf twice (before and
+        # again inside its optimizer loop: about a tenth of a clipped-update step with four
+        # networks), then steps each optimizer. The gradients here are the parameters' own
+        # `.grad` tensors (compute_gradients; clipping works in place), so where one norm over
+        # all of them is finite no element is nan/inf, and RLlib's method would only step the
+        # optimizers: that is done directly. Otherwise (a nan/inf or an overflowing norm, grad
+        # scalers, lr scheduler classes) RLlib's method runs as it is.
+        grads = [g for g in gradients_dict.values() if g is not None]
+        if grads and self._grad_scalers is None and self._lr_scheduler_classes is None \
+                and all(self._params[pid].grad is g for pid, g in gradients_dict.items() if g is not None) \
+                and bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, foreach=True))):
+            for module_id, optimizer_names in self._module_optimizers.items():
+                for optimizer_name in optimizer_names:
+                    self.get_optimizer(module_id, optimizer_name).step()
+            return
+        super().apply_gradients(gradients_dict)
 
     def postprocess_gradients_for_module(self, *, module_id: ModuleID, config=None, module_gradients_dict):
         if not self._value_only_pass(config):

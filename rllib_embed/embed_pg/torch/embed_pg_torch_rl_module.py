@@ -31,6 +31,8 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # EMBEDDING_INIT_LOG_STD where absent (EmbedPGConfig.embedding_init_log_std: per update).
 EMBEDDING_INIT_LOG_STD = -1.0
 EMBEDDING_INIT_GAIN = 2.0
+# forward_train's passes of q (model_config["inference_passes"]); all where the key is absent.
+INFERENCE_PASSES = ("reparameterised", "sampled")
 # Exploration noise starts moderate.
 POLICY_INIT_LOG_STD = -0.5
 
@@ -107,7 +109,8 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     """Three networks of the method (plus an optional value baseline) in one RLModule.
 
     `model_config` keys (filled in by `EmbedPGConfig`): latent_dim, history_len,
-    policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens, activation.
+    policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens, activation,
+    embedding_init_log_std, inference_passes (a subset of INFERENCE_PASSES).
     """
 
     def setup(self):
@@ -229,21 +232,26 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         z_phi = reparameterise(emb_mean, emb_log_std, batch[C.Z_NOISE].float())
         dist_inputs = self.policy_dist_inputs(obs, z_phi)
         window = batch[C.OBS_WINDOW].float()
-        q_rep = self.inference_params(self.reparam_actions(batch, dist_inputs), window)
-        q_smp = self.inference_params(self.action_features(batch[Columns.ACTIONS]), window)
         eye = torch.eye(self.num_tasks, device=task.device)
-        return {
+        out = {
             C.Z_PHI: z_phi,
             C.EMBEDDING_MEAN: emb_mean,
             C.EMBEDDING_LOG_STD: emb_log_std,
             C.ALL_TASKS_EMBEDDING_LOG_STD: self.embedding_params(eye)[1],
             Columns.ACTION_DIST_INPUTS: dist_inputs,
-            C.Q_MEAN_REPARAM_ACTION: q_rep[0],
-            C.Q_LOG_STD_REPARAM_ACTION: q_rep[1],
-            C.Q_MEAN_SAMPLED_ACTION: q_smp[0],
-            C.Q_LOG_STD_SAMPLED_ACTION: q_smp[1],
             Columns.VF_PREDS: self.value(obs, z_phi.detach(), batch[C.TIME_LEFT]),
         }
+        # q's passes: with the re-parameterised action (the seed estimator's log q) and with
+        # the sampled one (the unbiased estimator's); model_config["inference_passes"] names
+        # the ones a run needs (EmbedPGConfig: its estimator's), both where absent.
+        passes = self.model_config.get("inference_passes", INFERENCE_PASSES)
+        if "reparameterised" in passes:
+            out[C.Q_MEAN_REPARAM_ACTION], out[C.Q_LOG_STD_REPARAM_ACTION] = self.inference_params(
+                self.reparam_actions(batch, dist_inputs), window)
+        if "sampled" in passes:
+            out[C.Q_MEAN_SAMPLED_ACTION], out[C.Q_LOG_STD_SAMPLED_ACTION] = self.inference_params(
+                self.action_features(batch[Columns.ACTIONS]), window)
+        return out
 
     def compute_values(self, batch: Dict[str, Any], embeddings: Optional[Any] = None) -> torch.Tensor:
         time_left = batch.get(C.TIME_LEFT)
