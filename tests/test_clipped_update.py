@@ -20,6 +20,7 @@ from ray.rllib.utils.postprocessing.value_predictions import compute_value_targe
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.connectors.augmented_returns import _values_and_next_values
 from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
 from rllib_embed.embed_pg.minibatches import segment_minibatch_indices
 from rllib_embed.embed_pg.returns import gae_advantages, segment_returns, standardize
@@ -253,3 +254,19 @@ def test_clipped_update_steps_every_minibatch_and_the_kl_early_stop_ends_the_epo
     assert counts[None] >= 3 * 4
     # The first minibatch's KL is 0 (ratio 1); the second's is > 1e-12, after which the batch stops.
     assert counts[1e-12] == 2
+
+
+def test_one_value_pass_gives_each_rows_value_and_its_successors():
+    """V(s_i, z) and V(s_{i+1}, z) from one pass (the next row's value inside a segment, the
+    bootstrap state's at a segment's last row) match separate passes over s and s_{i+1}."""
+    module = make_module(obs_dim=2, num_tasks=2)
+    step = torch.tensor([0, 1, 2, 0, 0, 1])  # segments of 3, 1 and 2 rows
+    obs = torch.randn(6, 2)
+    next_obs = torch.cat([obs[1:], torch.randn(1, 2)])
+    next_obs[[2, 3]] = torch.randn(2, 2)  # each segment's bootstrap state
+    z = torch.randn(3, 2).repeat_interleave(torch.tensor([3, 1, 2]), dim=0)
+    time_left = torch.ones(6)
+    with torch.no_grad():
+        values, next_values = _values_and_next_values(module, obs, next_obs, z, time_left, step)
+        torch.testing.assert_close(values, module.value(obs, z, time_left))
+        torch.testing.assert_close(next_values, module.value(next_obs, z, time_left))

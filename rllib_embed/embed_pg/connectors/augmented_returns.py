@@ -21,6 +21,23 @@ from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import reparameterise
 
 
 
+def _values_and_next_values(module, obs, next_obs, z, time_left, step):
+    """V(s_i, z) and V(s_{i+1}, z) per row ([B] each) from one pass over the B rows plus one row
+    per segment: s_{i+1} is the next row's s inside a segment (same z; time_left is 1 on every
+    row with bootstrapping), so only each segment's last row needs its own s_{i+1}, the bootstrap
+    state. RLlib's GAE connector does the same with one extra timestep per episode chunk."""
+    last = torch.ones_like(step, dtype=torch.bool)
+    last[:-1] = step[1:] == 0  # rows are contiguous per segment; the next segment starts at step 0
+    flat = module.flat_obs(obs)
+    both = module.value(torch.cat([flat, module.flat_obs(next_obs)[last]]), torch.cat([z, z[last]]),
+                        torch.cat([time_left, time_left[last]]))
+    values = both[:len(flat)]
+    next_values = torch.empty_like(values)
+    next_values[:-1] = values[1:]
+    next_values[last] = both[len(flat):]
+    return values, next_values
+
+
 class AugmentedRewardAndWeights(ConnectorV2):
     """Adds r_hat, the weights of log pi and log p(z|t), V's targets, and the pre-update values.
 
@@ -74,8 +91,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
         seg, step = b[C.SEGMENT_ID].long(), b[C.STEP_IN_SEGMENT].long()
         first = step == 0  # one row per segment carries log p(z|t)
         if self.advantages == "gae":
-            values = module.value(obs, z, b[C.TIME_LEFT])
-            next_values = module.value(b[C.NEXT_OBS], z, b[C.TIME_LEFT])
+            values, next_values = _values_and_next_values(module, obs, b[C.NEXT_OBS], z, b[C.TIME_LEFT], step)
             weight, value_target = gae_advantages(r_hat, values, next_values, b[Columns.TERMINATEDS], step, seg,
                                                   self.gamma, self.lambda_)
             seg_return = value_target[first]  # the lambda-return from the segment's first state
