@@ -61,3 +61,47 @@ def test_a_non_finite_gradient_is_zeroed_as_rllib_does(learner, poison):
     for pid in ours:
         assert torch.isfinite(ours[pid]).all()
         assert torch.equal(ours[pid], rllibs[pid])
+
+
+def test_the_learners_adam_steps_as_torchs_default_per_tensor_adam(learner):
+    """The optimizers run torch's multi-tensor Adam, whose arithmetic on CPU is the default
+    per-tensor loop's bit for bit, so trajectories (and the measured figures) do not change."""
+    for name, optimizer in learner._named_optimizers.items():
+        assert optimizer.defaults["foreach"], name
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        reference_params = [p.detach().clone().requires_grad_() for p in params]
+        reference = torch.optim.Adam(reference_params, foreach=False)
+        reference.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+        reference.param_groups[0]["foreach"] = False
+        saved = ([p.detach().clone() for p in params], copy.deepcopy(optimizer.state_dict()))
+        g = torch.Generator().manual_seed(1)
+        for _ in range(3):
+            for p, q in zip(params, reference_params):
+                p.grad = torch.randn(p.shape, generator=g)
+                q.grad = p.grad.clone()
+            optimizer.step()
+            reference.step()
+        for p, q in zip(params, reference_params):
+            assert torch.equal(p.detach(), q.detach()), name
+        with torch.no_grad():  # undo, for the other tests
+            for p, before in zip(params, saved[0]):
+                p.copy_(before)
+        optimizer.load_state_dict(saved[1])
+
+
+@pytest.mark.parametrize("poison", [None, float("nan"), float("inf")])
+@pytest.mark.parametrize("grad_clip", [0.5, 1e6])
+def test_gradient_clipping_is_rllibs_bit_for_bit(poison, grad_clip):
+    from ray.rllib.utils.torch_utils import clip_gradients
+    from rllib_embed.embed_pg.torch.embed_pg_torch_learner import clip_gradients_by_global_norm_foreach
+    g = torch.Generator().manual_seed(2)
+    grads = {i: torch.randn(shape, generator=g) * 3 for i, shape in enumerate([(64, 20), (64,), (4, 64), (4,)])}
+    if poison is not None:
+        grads[1][3] = poison
+    ours, rllibs = {k: v.clone() for k, v in grads.items()}, {k: v.clone() for k, v in grads.items()}
+    norm = clip_gradients_by_global_norm_foreach(ours, grad_clip=grad_clip, grad_clip_by="global_norm")
+    norm_rllib = clip_gradients(rllibs, grad_clip=grad_clip, grad_clip_by="global_norm")
+    assert torch.equal(norm, norm_rllib)
+    for k in grads:
+        assert torch.equal(ours[k].nan_to_num(), rllibs[k].nan_to_num())
+        assert torch.equal(ours[k].isnan(), rllibs[k].isnan())
