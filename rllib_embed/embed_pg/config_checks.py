@@ -20,6 +20,8 @@ from numbers import Integral, Real
 from types import SimpleNamespace
 from typing import Any, Optional, Tuple
 
+from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import LOG_STD_MAX, LOG_STD_MIN
+
 INT, REAL, LR = "int", "real", "lr"  # LR: a number, or RLlib's schedule [[timestep, value], ...]
 
 
@@ -44,7 +46,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("gamma", REAL, 0.0, 1.0),
     Field("num_tasks", INT, 1, optional=True),
     Field("copies_per_task", INT, 1),
-    Field("embedding_init_log_std", REAL, -5.0, 2.0, optional=True),  # the module's log-std bounds
+    Field("embedding_init_log_std", REAL, LOG_STD_MIN, LOG_STD_MAX, optional=True),  # the module's log-std bounds
     # Optimisation (RLlib's lr, grad_clip, num_epochs; EmbedPG's per-network lrs).
     Field("lr", LR, 0.0, low_open=True),
     Field("policy_lr", LR, 0.0, low_open=True, optional=True),
