@@ -5,6 +5,7 @@
     python3 bench/learning.py --env HalfCheetahDir-v0 --seeds 0 --methods ppo
     python3 bench/learning.py --env MetaWorldMT1-v0 --quick     # one seed, one short iteration per method
     python3 bench/learning.py --render a.json b.json --out merged.json   # tables and PNG of saved runs
+    python3 bench/learning.py --render new.json old.json:ppo --out merged.json  # old.json's PPO runs only
 
 Families (`--env`): see bench/families.py (each family's EmbedPG layout and settings come from
 its tuned config; PPO gets its best sensible settings there, not its defaults). Methods
@@ -56,7 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="smallest K, seed 0, about one iteration per method")
     p.add_argument("--out", help="JSON path (default bench/results/learning_<family>.json; .md and .png beside it)")
     p.add_argument("--render", metavar="JSON", nargs="+", help="only rewrite the tables and PNG of saved results "
-                                                                "(several files: their runs merged)")
+                                                                "(several files: their runs merged; FILE:m1,m2 takes "
+                                                                "only those methods' runs of FILE)")
     add_common_args(p)
     args = p.parse_args(argv)
     if args.render:
@@ -310,12 +312,28 @@ def render(data: dict, out: str) -> None:
     write_outputs("learning", data, markdown(data, os.path.basename(png)), out)
 
 
+def _path_and_methods(arg: str):
+    """"results.json" -> (path, None); "results.json:ppo,clipped_seed" -> (path, {methods})."""
+    path, sep, methods = arg.rpartition(":")
+    if not sep or os.path.exists(arg) or "/" in methods:
+        return arg, None
+    chosen = set(methods.split(","))
+    unknown = chosen - set(METHODS)
+    if unknown:
+        raise SystemExit(f"--render {arg}: unknown methods {sorted(unknown)}; choose from {list(METHODS)}")
+    return path, chosen
+
+
 def load(paths: list) -> dict:
     """Saved results, their runs merged (settings of the first, seeds and checkpoints of all)."""
     datas = []
     for path in paths:
+        path, methods = _path_and_methods(path)
         with open(path) as f:
-            datas.append(json.load(f))
+            data = json.load(f)
+        if methods is not None:
+            data["runs"] = [r for r in data["runs"] if METHOD_ALIASES.get(r["method"], r["method"]) in methods]
+        datas.append(data)
     settings = dict(datas[0]["settings"])
     settings.setdefault("checkpoints", {})
     runs = []

@@ -189,6 +189,20 @@ def test_learning_render_merges_saved_results_and_reads_older_files(tmp_path):
     assert f"| PointGoals-v0 | 4 | ppo | {ppo_solved}/3 |" in md
 
 
+def test_learning_render_takes_chosen_methods_of_a_file(tmp_path):
+    """FILE:m1,m2 merges only those methods' runs of FILE (an old file's PPO beside new EmbedPG
+    runs); aliases of older files count as their current names; unknown methods are refused."""
+    old = os.path.join(common.RESULTS_DIR, "learning_k4.json")
+    out = str(tmp_path / "merged.json")
+    data = learning.main(["--render", f"{old}:ppo,literal_seed", "--out", out])
+    with open(old) as f:
+        runs = json.load(f)["runs"]
+    assert {r["method"] for r in data["runs"]} == {"literal_seed", "ppo"}
+    assert len(data["runs"]) == sum(r["method"] in ("ppo", "embedpg_seed", "literal_seed") for r in runs)
+    with pytest.raises(SystemExit, match="unknown methods"):
+        learning.main(["--render", f"{old}:bogus", "--out", out])
+
+
 def test_memory_case_and_table(ray_session):
     case = memory.run_case({"algo": "embedpg", "num_tasks": 4, "history_len": 4}, iterations=1, torch_threads=0)
     for role in ("driver_mib", "env_runner_mib", "learner_mib"):
