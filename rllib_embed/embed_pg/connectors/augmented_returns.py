@@ -20,7 +20,6 @@ from rllib_embed.embed_pg.returns import (augmented_reward, gae_advantages, leav
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import reparameterise
 
 
-
 def _values_and_next_values(module, obs, next_obs, z, time_left, step):
     """V(s_i, z) and V(s_{i+1}, z) per row ([B] each) from one pass over the B rows plus one row
     per segment: s_{i+1} is the next row's s inside a segment (same z; time_left is 1 on every

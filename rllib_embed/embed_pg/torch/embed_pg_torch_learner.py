@@ -244,6 +244,7 @@ class EmbedPGTorchLearner(TorchLearner):
             self._get_clip_function()(grads, grad_clip=config.grad_clip, grad_clip_by=config.grad_clip_by)
         return grads
 
+
 def clip_gradients_by_global_norm_foreach(gradients_dict: Dict[Any, Optional[torch.Tensor]], *, grad_clip: float,
                                           grad_clip_by: str):
     """RLlib's `clip_gradients` (ray.rllib.utils.torch_utils), with its global-norm case in
