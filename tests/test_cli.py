@@ -252,6 +252,25 @@ def test_more_bad_input_in_process(case, tmp_path, capfd):
     assert not storage.exists()
 
 
+@pytest.mark.parametrize("env_config, expected", [
+    ({"num_tasks": 8}, "the env's observations have 10 numbers, the module was trained on 4"),
+    ({"goals": [[0.7071, 0.7071]]}, "env 'rllib_embed/PointGoals-v0' refuses it: PointGoals env_config: 'num_tasks'"),
+])
+def test_evaluate_refuses_an_env_config_the_module_cannot_run_in_one_line(flags_run, env_config, expected, capfd):
+    """Before any episode: the merged env_config that the env refuses, or whose task count (and
+    so observation size) differs from training, is one line naming both configs."""
+    from rllib_embed.cli.main import main
+
+    experiment, _ = flags_run
+    (trial,) = trial_dirs(experiment)
+    assert main(["evaluate", str(trial), "--env-config", json.dumps(env_config)]) == 2
+    _, err = capfd.readouterr()
+    (line,) = [line for line in err.splitlines() if line.startswith("rllib: ")]
+    assert line.startswith(f"rllib: error: --env-config {json.dumps(env_config)} (merged over the checkpoint's")
+    assert expected in line, line
+    assert "Traceback" not in err
+
+
 def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):
     import torch
 

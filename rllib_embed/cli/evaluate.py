@@ -36,6 +36,8 @@ def _evaluate(args) -> int:
     algo_cls, config = load_algorithm_config(checkpoint)
     env_config = {**dict(config.env_config or {}), **(args.env_config or {})}
     module = load_module(checkpoint)
+    if args.env_config:
+        _check_env_config(config.env, env_config, args.env_config, module)
     report = {
         "checkpoint": checkpoint,
         "algorithm": algo_cls.__name__,
@@ -66,6 +68,28 @@ def _evaluate(args) -> int:
         _write_json(args.out, report)
         print(f"\nwritten: {os.path.abspath(args.out)}")
     return 0
+
+
+def _check_env_config(env, env_config: Dict[str, Any], override: Dict[str, Any], module) -> None:
+    """One line, before any episode, where `--env-config` gives an env the checkpoint's module
+    cannot run: the env refuses the merged config, or its observations (for EmbedPG: the task
+    one-hot too) differ in size from those the module was trained on."""
+    import gymnasium as gym
+
+    from rllib_embed.embed_pg.env_factory import make_env
+    given = f"--env-config {json.dumps(override)} (merged over the checkpoint's: {json.dumps(env_config)})"
+    try:
+        instance = make_env(env, env_config)
+    except Exception as e:  # noqa: BLE001  (the env's own message names the key)
+        raise CLIError(f"{given}: env {env!r} refuses it: {' '.join(str(e).split())}") from None
+    try:
+        size, trained = gym.spaces.flatdim(instance.observation_space), gym.spaces.flatdim(module.observation_space)
+    finally:
+        instance.close()
+    if size != trained:
+        raise CLIError(f"{given}: the env's observations have {size} numbers, the module was trained on {trained} "
+                       f"(a different number of tasks or a different body); a trained module evaluates its own "
+                       f"tasks, new ones go through transfer (docs/transfer.md)")
 
 
 def load_algorithm_config(checkpoint: str):

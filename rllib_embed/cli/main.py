@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="sample actions from the policy instead of its mean / argmax (on grids two moves "
                                "are often equally good: the argmax picks one and can stall against a wall)")
     evaluate.add_argument("--env-config", type=_json_object("--env-config"),
-                          help="JSON object overriding the checkpoint's env_config")
+                          help="JSON object merged key by key over the checkpoint's env_config (same "
+                               "observation and task layout as in training; new tasks: transfer)")
     evaluate.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
 
     regress = commands.add_parser("regress", help="learning-regression test: run tuned configs, exit 1 if any "
