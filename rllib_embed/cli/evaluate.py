@@ -19,7 +19,10 @@ from rllib_embed.cli.errors import CLIError
 
 
 def evaluate_command(args) -> int:
+    from rllib_embed.cli.quiet_logs import hold_back_notices
     from rllib_embed.embed_pg.checkpoint_files import CheckpointError
+
+    hold_back_notices()  # e.g. RLlib's deprecation notice about its own RLModule call
 
     try:
         return _evaluate(args)

@@ -10,6 +10,7 @@ from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
+from rllib_embed.cli.quiet_logs import WORKER_SETUP, hold_back_notices
 from rllib_embed.cli.run_state import (
     EXIT_INTERRUPTED, check_name_free_or_resuming, experiment_path, interrupted, print_interrupted, resume_checkpoint,
     saved_trials, trial_ends,
@@ -54,10 +55,14 @@ def start_ray(args) -> None:
     import ray
 
     level = logging.DEBUG if args.verbose >= 2 else logging.INFO if args.verbose == 1 else logging.WARNING
+    quiet = {}
+    if not args.verbose:
+        hold_back_notices()
+        quiet = {"runtime_env": WORKER_SETUP}
     if args.ray_address:
         _check_reachable(args.ray_address)
         try:
-            ray.init(address=args.ray_address, logging_level=level)  # join a running cluster
+            ray.init(address=args.ray_address, logging_level=level, **quiet)  # join a running cluster
         except (ConnectionError, RuntimeError, ValueError) as e:
             cause = [line.strip() for line in str(e.__cause__ or "").splitlines() if line.strip()]
             why = f" ({cause[-1][:300]})" if cause else ""
@@ -66,7 +71,7 @@ def start_ray(args) -> None:
     else:
         # address="local": always a fresh instance, never another user's cluster on this machine.
         ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
-                 include_dashboard=False, logging_level=level)
+                 include_dashboard=False, logging_level=level, **quiet)
 
 
 def _check_reachable(address: str) -> None:
