@@ -98,6 +98,19 @@ def test_ctrl_c_is_reported_as_interrupted_and_the_printed_command_resumes(tmp_p
     assert iterations[-1] == ITERATIONS and "(done)" in resumed.stdout
 
 
+def test_sigterm_ends_the_run_as_ctrl_c_does(tmp_path):
+    """`kill`, `timeout` or a scheduler's stop: exit 130, the unfinished trial's last checkpoint
+    and the resume line, no stack dump (Ray's own SIGTERM handler prints one and dies)."""
+    experiment = tmp_path / "run"
+    proc = _start(_train_argv(tmp_path))
+    _wait_for_complete_checkpoint(experiment, 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err[-3000:]
+    assert "rllib: interrupted: 1 of 1 trials unfinished" in err and "  resume with: " in err
+    assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
+
+
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     """SIGKILL (no chance to save anything): Tune's experiment state must already name a recent checkpoint."""
     experiment = tmp_path / "run"

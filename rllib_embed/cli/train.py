@@ -30,6 +30,7 @@ def train_command(args) -> int:
     check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
     check_local_cpus(experiment, args)
     start_ray(args)
+    stop_on_sigterm()
     results = run_experiment(experiment, param_space, args)
     ends = trial_ends(results)  # Tune's trial statuses: TERMINATED, ERROR, or left unfinished
     print_summary(results, ends=ends)
@@ -37,6 +38,18 @@ def train_command(args) -> int:
         print_interrupted(ends, args.argv, results.experiment_path)
         return EXIT_INTERRUPTED
     return EXIT_FAILED if results.errors else 0
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (`kill`, `timeout`, a batch scheduler's stop) ends the run as Ctrl-C does: Tune
+    saves the experiment state and the trials stop, and the summary and resume line are printed.
+    Without it the process dies at once (Ray's handler prints a stack dump) with no resume hint.
+    Installed after ray.init, so it replaces Ray's handler in this (the driver) process only."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # Python handlers: main thread only
+        signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
 
 
 def check_local_cpus(experiment: Experiment, args) -> None:
