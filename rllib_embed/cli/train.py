@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any, Dict, List
 
 from rllib_embed.cli.checks import check_experiment, trial_cpus
@@ -29,6 +30,9 @@ def train_command(args) -> int:
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
     check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
     check_local_cpus(experiment, args)
+    if not experiment.stop and not args.resume:
+        print("rllib: no stop criteria (--stop or the file's stop:): training runs until Ctrl-C, which saves "
+              "and prints the resume command", file=sys.stderr, flush=True)
     start_ray(args)
     stop_on_sigterm()
     results = run_experiment(experiment, param_space, args)
