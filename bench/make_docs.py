@@ -25,9 +25,9 @@ python3 bench/learning.py --num-tasks 8 --methods clipped_seed ppo --training '{
 python3 bench/learning.py --num-tasks 16 --seeds 0 --methods clipped_seed ppo --training '{"latent_dim": 16}' --budget 200000 --out bench/results/learning_pointgoals_k16_clipped_vs_ppo.json  # ~6 min
 python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahdir_clipped_vs_ppo.json  # ~30 min
 python3 bench/learning.py --env HalfCheetahVel-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahvel_clipped_vs_ppo.json  # ~25 min
-python3 bench/learning.py --env AntDir-v0 --seeds 0 --methods clipped_seed ppo --out bench/results/learning_antdir_clipped_vs_ppo.json  # ~15 min
+python3 bench/learning.py --env AntDir-v0 --methods clipped_seed ppo --out bench/results/learning_antdir_clipped_vs_ppo.json  # ~35 min (seeds 0-2)
 python3 bench/learning.py --env MetaWorldMT1-v0 --seeds 0 --methods clipped_seed ppo --out bench/results/learning_metaworldmt1_clipped_vs_ppo.json  # ~5 min
-python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 --methods clipped_seed ppo --train-batch 4000 --training '{"minibatch_size": 1000}' --out bench/results/learning_metaworldmt10_clipped_vs_ppo.json  # ~40 min
+python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_seed ppo --train-batch 4000 --training '{"minibatch_size": 1000}' --out bench/results/learning_metaworldmt10_clipped_vs_ppo.json  # ~60 min
 # the *_clipped_kl002_vs_ppo results: the same with --training '{"target_kl": 0.02}' (the previous robot recipe);
 # learning_halfcheetahdir_clipped_nokl_vs_ppo: HalfCheetahDir with --training '{"target_kl": null}'
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
