@@ -105,3 +105,19 @@ def test_gradient_clipping_is_rllibs_bit_for_bit(poison, grad_clip):
     for k in grads:
         assert torch.equal(ours[k].nan_to_num(), rllibs[k].nan_to_num())
         assert torch.equal(ours[k].isnan(), rllibs[k].isnan())
+
+
+@pytest.mark.parametrize("update", ["literal", "clipped"])
+def test_an_lr_schedule_trains_with_the_per_tensor_adam(ray_session, update):
+    """RLlib sets a scheduled lr as a tensor, which torch's multi-tensor Adam refuses: with a
+    schedule the optimizers take the default per-tensor loop (the same arithmetic)."""
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(update=update, lr=[[0, 1e-3], [10, 1e-5]]).debugging(seed=5))
+    algo = config.build_algo()
+    try:
+        algo.train()
+        optimizers = algo.learner_group._learner._named_optimizers.values()
+        assert optimizers and not any(o.defaults["foreach"] for o in optimizers)
+    finally:
+        algo.stop()

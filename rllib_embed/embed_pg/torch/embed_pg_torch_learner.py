@@ -142,7 +142,9 @@ class EmbedPGTorchLearner(TorchLearner):
             # as the default per-tensor loop on a CPU learner, bit for bit, with fewer calls.
             # (The fused kernel takes a third of the time but rounds differently: every measured
             # trajectory, and so every figure in docs/, would change.)
-            foreach = all(p.device.type in ("cpu", "cuda") for p in params) or None
+            # Not with an lr schedule: RLlib then sets lr as a tensor, which foreach Adam refuses.
+            foreach = (all(p.device.type in ("cpu", "cuda") for p in params)
+                       and not isinstance(lr, (list, tuple))) or None
             self.register_optimizer(module_id=module_id, optimizer_name=net,
                                     optimizer=torch.optim.Adam(params, foreach=foreach), params=params,
                                     lr_or_lr_schedule=lr)
