@@ -144,6 +144,12 @@ def test_regress_passes_and_ppo_gets_flat_obs_and_evaluates(tmp_path):
     assert report["algorithm"] == "PPO"
     assert [row["task"] for row in report["tasks"]] == [0, 1]  # each task pinned in turn
     assert all(row["episodes"] == 2 and "success_mean" in row for row in report["tasks"])
+    # Another algorithm's module: a task count that changes PPO's flat observation is refused
+    # in one line (not a shape error mid-episode); one that keeps the sizes evaluates.
+    proc = rllib("evaluate", trial / "checkpoint_000000", "--env-config", '{"num_tasks": 3}')
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1].startswith("rllib: error: --env-config"), proc.stderr
+    assert "observations / actions have 5 / 2 numbers, the module was trained on 4 / 2" in proc.stderr
+    ok(rllib("evaluate", trial / "checkpoint_000000", "--episodes", "1", "--env-config", '{"episode_len": 5}'))
 
 
 def test_regress_fails_when_the_criterion_is_not_reached(tmp_path):
@@ -256,8 +262,10 @@ def test_more_bad_input_in_process(case, tmp_path, capfd):
 
 
 @pytest.mark.parametrize("env_config, expected", [
-    ({"num_tasks": 8}, "the env's observations have 10 numbers, the module was trained on 4"),
+    ({"num_tasks": 8}, "the env's observations / actions have 10 / 2 numbers, the module was trained on 4 / 2"),
+    ({"num_tasks": 1}, "the env's observations / actions have 3 / 2 numbers, the module was trained on 4 / 2"),
     ({"goals": [[0.7071, 0.7071]]}, "env 'rllib_embed/PointGoals-v0' refuses it: PointGoals env_config: 'num_tasks'"),
+    ({"num_task": 8}, "env 'rllib_embed/PointGoals-v0' refuses it:"),
 ])
 def test_evaluate_refuses_an_env_config_the_module_cannot_run_in_one_line(flags_run, env_config, expected, capfd):
     """Before any episode: the merged env_config that the env refuses, or whose task count (and
@@ -272,6 +280,21 @@ def test_evaluate_refuses_an_env_config_the_module_cannot_run_in_one_line(flags_
     assert line.startswith(f"rllib: error: --env-config {json.dumps(env_config)} (merged over the checkpoint's")
     assert expected in line, line
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("stop", [None, '{"training_iteration": 2}'])
+def test_a_run_without_stop_criteria_says_it_runs_until_ctrl_c(stop, tmp_path, capfd):
+    """Said once the input is checked and before Ray starts (here an unreachable cluster ends the
+    command right after); not said where a stop criterion is given."""
+    from rllib_embed.cli.main import main
+
+    argv = ["train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--ray-address", "127.0.0.1:1",
+            "--storage-path", str(tmp_path)] + (["--stop", stop] if stop else [])
+    assert main(argv) == 2
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("rllib: ")]
+    assert lines[-1].startswith("rllib: error: --ray-address 127.0.0.1:1")
+    said = [line for line in lines if "no stop criteria" in line]
+    assert said == ([] if stop else [lines[0]]) and (stop or "runs until Ctrl-C" in lines[0])
 
 
 def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):

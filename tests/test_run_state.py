@@ -111,6 +111,22 @@ def test_sigterm_ends_the_run_as_ctrl_c_does(tmp_path):
     assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
 
 
+def test_sigterm_ends_a_regression_run_as_ctrl_c_does(tmp_path):
+    """`rllib regress` starts Ray the same way: SIGTERM stops it as an interrupt (exit 130), with
+    the verdicts marked interrupted, not Ray's stack dump."""
+    spec = {"run": {"env": POINT_GOALS, "run": "EmbedPG", "config": TINY_EMBED_PG,
+                    "stop": {"training_iteration": ITERATIONS, "env_runners/episode_return_mean": 1000}}}
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(spec))  # JSON is YAML
+    proc = _start(["regress", str(path), "--checkpoint-freq", "1", "--storage-path", str(tmp_path), *RAY_FLAGS])
+    _wait_for_complete_checkpoint(tmp_path / "run", 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Learning regression: (interrupted)" in out
+    assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
+
+
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     """SIGKILL (no chance to save anything): Tune's experiment state must already name a recent checkpoint."""
     experiment = tmp_path / "run"

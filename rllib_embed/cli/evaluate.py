@@ -38,9 +38,9 @@ def _evaluate(args) -> int:
             raise CLIError(f"--out: folder does not exist: {out_dir}")
     algo_cls, config = load_algorithm_config(checkpoint)
     env_config = {**dict(config.env_config or {}), **(args.env_config or {})}
-    module = load_module(checkpoint)
     if args.env_config:
-        _check_env_config(config.env, env_config, args.env_config, module)
+        _check_env_config(config.env, dict(config.env_config or {}), env_config, args.env_config)
+    module = load_module(checkpoint)
     report = {
         "checkpoint": checkpoint,
         "algorithm": algo_cls.__name__,
@@ -73,26 +73,34 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _check_env_config(env, env_config: Dict[str, Any], override: Dict[str, Any], module) -> None:
-    """One line, before any episode, where `--env-config` gives an env the checkpoint's module
-    cannot run: the env refuses the merged config, or its observations (for EmbedPG: the task
-    one-hot too) differ in size from those the module was trained on."""
+def _check_env_config(env, trained_config: Dict[str, Any], env_config: Dict[str, Any],
+                      override: Dict[str, Any]) -> None:
+    """One line, before any episode, where `--env-config` gives an env that the checkpoint's
+    module cannot run: the env refuses the merged config, or its observations or actions differ
+    in size from those of the env built with the checkpoint's own env_config (for EmbedPG and
+    PPO's flat_obs a different task count, which changes the one-hot)."""
     import gymnasium as gym
 
     from rllib_embed.embed_pg.env_factory import make_env
     given = f"--env-config {json.dumps(override)} (merged over the checkpoint's: {json.dumps(env_config)})"
+
+    def sizes(config):
+        instance = make_env(env, config)
+        try:
+            return gym.spaces.flatdim(instance.observation_space), gym.spaces.flatdim(instance.action_space)
+        finally:
+            instance.close()
+
     try:
-        instance = make_env(env, env_config)
+        now = sizes(env_config)
     except Exception as e:  # noqa: BLE001  (the env's own message names the key)
         raise CLIError(f"{given}: env {env!r} refuses it: {' '.join(str(e).split())}") from None
-    try:
-        size, trained = gym.spaces.flatdim(instance.observation_space), gym.spaces.flatdim(module.observation_space)
-    finally:
-        instance.close()
-    if size != trained:
-        raise CLIError(f"{given}: the env's observations have {size} numbers, the module was trained on {trained} "
-                       f"(a different number of tasks or a different body); a trained module evaluates its own "
-                       f"tasks, new ones go through transfer (docs/transfer.md)")
+    trained = sizes(trained_config)
+    if now != trained:
+        raise CLIError(f"{given}: the env's observations / actions have {now[0]} / {now[1]} numbers, the module "
+                       f"was trained on {trained[0]} / {trained[1]} (a different number of tasks or a different "
+                       f"body); a trained module evaluates its own tasks, new ones go through transfer "
+                       f"(docs/transfer.md)")
 
 
 def load_algorithm_config(checkpoint: str):

@@ -34,7 +34,6 @@ def train_command(args) -> int:
         print("rllib: no stop criteria (--stop or the file's stop:): training runs until Ctrl-C, which saves "
               "and prints the resume command", file=sys.stderr, flush=True)
     start_ray(args)
-    stop_on_sigterm()
     results = run_experiment(experiment, param_space, args)
     ends = trial_ends(results)  # Tune's trial statuses: TERMINATED, ERROR, or left unfinished
     print_summary(results, ends=ends)
@@ -89,6 +88,7 @@ def start_ray(args) -> None:
         # address="local": always a fresh instance, never another user's cluster on this machine.
         ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
                  include_dashboard=False, logging_level=level, **quiet)
+    stop_on_sigterm()  # after ray.init, whose handler it replaces (train and regress alike)
 
 
 def _check_reachable(address: str) -> None:
