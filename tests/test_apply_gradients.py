@@ -1,5 +1,7 @@
-"""EmbedPGTorchLearner.apply_gradients: RLlib's step where all gradients are finite (bitwise),
-RLlib's nan/inf handling where one is not."""
+"""EmbedPGTorchLearner's gradient steps against RLlib's and torch's defaults, bit for bit:
+apply_gradients (RLlib's step where all gradients are finite, RLlib's nan/inf handling where
+one is not), the per-network clipping in one multi-tensor norm, the merged Adam step, and
+forward_train's training mode."""
 
 import copy
 
@@ -121,3 +123,93 @@ def test_an_lr_schedule_trains_with_the_per_tensor_adam(ray_session, update):
         assert optimizers and not any(o.defaults["foreach"] for o in optimizers)
     finally:
         algo.stop()
+
+
+def _clip_and_apply(learner, grads):
+    learner.apply_gradients(learner.postprocess_gradients(grads))
+
+
+def _rllibs_clip_and_apply(learner, grads):
+    from ray.rllib.core.learner.learner import Learner
+    for module_id in learner.module.keys():
+        Learner.postprocess_gradients_for_module(
+            learner, module_id=module_id, config=learner.config.get_config_for_module(module_id),
+            module_gradients_dict=grads)
+    TorchLearner.apply_gradients(learner, grads)
+
+
+@pytest.mark.parametrize("poison", [None, float("nan")])
+def test_clipping_and_stepping_all_networks_at_once_is_rllibs_bit_for_bit(learner, poison):
+    """postprocess_gradients (each network clipped by its own norm, in one multi-tensor norm)
+    and apply_gradients (the finiteness from the clipping's norms, one Adam call) against
+    RLlib's per-optimizer clipping and its apply_gradients."""
+    ours = _params_after(learner, _clip_and_apply, poison)
+    rllibs = _params_after(learner, _rllibs_clip_and_apply, poison)
+    for pid in ours:
+        assert torch.isfinite(ours[pid]).all()
+        assert torch.equal(ours[pid], rllibs[pid])
+    assert sum(not torch.equal(ours[pid], learner._params[pid].detach()) for pid in ours) == len(ours)
+
+
+@pytest.mark.parametrize("poison", [None, float("nan"), float("inf")])
+def test_clipping_networks_together_equals_clipping_each_alone(poison):
+    from ray.rllib.utils.torch_utils import clip_gradients
+    from rllib_embed.embed_pg.torch.embed_pg_torch_learner import clip_networks_by_global_norm_foreach
+    g = torch.Generator().manual_seed(3)
+    networks = [[torch.randn(s, generator=g) * scale for s in shapes] for scale, shapes in
+                ((3.0, [(64, 20), (64,)]), (0.01, [(4, 64), (4,)]), (1.0, []), (50.0, [(8, 8)]))]
+    if poison is not None:
+        networks[1][0][0, 0] = poison
+    ours = [[t.clone() for t in net] for net in networks]
+    norms, finite = clip_networks_by_global_norm_foreach(ours, grad_clip=1.0)
+    assert bool(finite) == (poison is None)
+    for net, mine, norm in zip(networks, ours, norms):
+        if not net:
+            assert float(norm) == 0.0
+            continue
+        alone = {i: t.clone() for i, t in enumerate(net)}
+        assert torch.equal(norm, clip_gradients(alone, grad_clip=1.0, grad_clip_by="global_norm"))
+        for i, t in enumerate(mine):
+            assert torch.equal(t.nan_to_num(), alone[i].nan_to_num())
+
+
+def _adams(lrs, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    params = [[torch.randn(s, generator=g).requires_grad_() for s in ((16, 8), (16,))] for _ in lrs]
+    return params, [torch.optim.Adam(p, lr=lr, foreach=True) for p, lr in zip(params, lrs)]
+
+
+def test_one_adam_call_for_several_optimizers_is_their_own_steps_bit_for_bit():
+    from rllib_embed.embed_pg.torch import adam_steps
+    assert adam_steps.MERGEABLE_TORCH  # the torch this project installs: the merged path runs
+    lrs = [1e-3, 1e-3, 3e-4, 1e-3]
+    merged_params, merged = _adams(lrs)
+    own_params, own = _adams(lrs)
+    hooked = []
+    merged[3].register_step_post_hook(lambda *a: hooked.append(1))  # hooks: its own step()
+    g = torch.Generator().manual_seed(1)
+    for _ in range(4):
+        for a, b in zip(merged_params, own_params):
+            for p, q in zip(a, b):
+                p.grad = torch.randn(p.shape, generator=g)
+                q.grad = p.grad.clone()
+        adam_steps.step_optimizers(merged)
+        for optimizer in own:
+            optimizer.step()
+    assert hooked == [1, 1, 1, 1]
+    for a, b in zip(merged_params, own_params):
+        for p, q in zip(a, b):
+            assert torch.equal(p, q)
+    for m, o in zip(merged, own):
+        assert torch.equal(next(iter(m.state.values()))["step"], next(iter(o.state.values()))["step"])
+
+
+def test_forward_train_sets_training_mode_where_a_submodule_is_not_in_it(learner):
+    module = learner.module["default_policy"].unwrapped()
+    module.value_net.eval()
+    batch = {}
+    try:
+        module.forward_train(batch)
+    except KeyError:  # an empty batch: the mode is set before the networks run
+        pass
+    assert all(m.training for m in module.modules())

@@ -24,6 +24,7 @@ from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, Augmente
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
 from rllib_embed.embed_pg.losses import embed_pg_surrogate, ratio_stats
 from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
+from rllib_embed.embed_pg.torch.adam_steps import step_optimizers
 
 
 class EmbedPGTorchLearner(TorchLearner):
@@ -38,6 +39,7 @@ class EmbedPGTorchLearner(TorchLearner):
         self._stop_epochs = False  # set by the KL early stop (target_kl)
         self._env_steps_sampled = 0  # seeds the segment shuffle: the same for a resumed run
         self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
+        self._finite_checks = []  # set by postprocess_gradients, used by apply_gradients
         config = self.config
         if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
@@ -219,25 +221,51 @@ class EmbedPGTorchLearner(TorchLearner):
         # RLlib's apply_gradients tests every gradient tensor for nan/inf twice (before and
         # again inside its optimizer loop: about a tenth of a clipped-update step with four
         # networks), then steps each optimizer. The gradients here are the parameters' own
-        # `.grad` tensors (compute_gradients; clipping works in place), so where one norm over
-        # all of them is finite no element is nan/inf, and RLlib's method would only step the
-        # optimizers: that is done directly. Otherwise (a nan/inf or an overflowing norm, grad
-        # scalers, lr scheduler classes) RLlib's method runs as it is.
+        # `.grad` tensors (compute_gradients; clipping works in place), so where every
+        # tensor's norm is finite no element is nan/inf, and RLlib's method would only step
+        # the optimizers: that is done directly, in one multi-tensor Adam call where they
+        # agree (adam_steps.py). The norms are the clipping's where it saw every gradient
+        # (`postprocess_gradients_for_module`), else one multi-tensor norm. Otherwise (a
+        # nan/inf or an overflowing norm, grad scalers, lr scheduler classes) RLlib's method
+        # runs as it is.
+        checks, self._finite_checks = self._finite_checks, []
         grads = [g for g in gradients_dict.values() if g is not None]
         if grads and self._grad_scalers is None and self._lr_scheduler_classes is None \
-                and all(self._params[pid].grad is g for pid, g in gradients_dict.items() if g is not None) \
-                and bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, foreach=True))):
-            for module_id, optimizer_names in self._module_optimizers.items():
-                for optimizer_name in optimizer_names:
-                    self.get_optimizer(module_id, optimizer_name).step()
-            return
+                and all(self._params[pid].grad is g for pid, g in gradients_dict.items() if g is not None):
+            if sum(n for n, _ in checks) == len(grads):
+                finite = all(bool(flag) for _, flag in checks)
+            else:
+                finite = bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, foreach=True)))
+            if finite:
+                step_optimizers([self.get_optimizer(module_id, name)
+                                 for module_id, names in self._module_optimizers.items() for name in names])
+                return
         super().apply_gradients(gradients_dict)
+
+    def postprocess_gradients(self, gradients_dict):
+        self._finite_checks = []  # (number of gradients, all finite) per clipped module
+        return super().postprocess_gradients(gradients_dict)
 
     def postprocess_gradients_for_module(self, *, module_id: ModuleID, config=None, module_gradients_dict):
         if not self._value_only_pass(config):
-            # Clips each network's gradient and logs its norm (`gradients_<net>_global_norm`).
-            return super().postprocess_gradients_for_module(
-                module_id=module_id, config=config, module_gradients_dict=module_gradients_dict)
+            if not config.grad_clip or config.grad_clip_by != "global_norm":
+                return super().postprocess_gradients_for_module(
+                    module_id=module_id, config=config, module_gradients_dict=module_gradients_dict)
+            # As RLlib's method: each network's gradient clipped by its own global norm, which
+            # is logged (`gradients_<net>_global_norm`, window=1); here in one multi-tensor norm
+            # for all networks rather than one call per network, and logged with the terms'
+            # stats after the update's last step (the value window=1 reports).
+            per_net = [(name, self.filter_param_dict_for_optimizer(param_dict=module_gradients_dict, optimizer=opt))
+                       for name, opt in self.get_optimizers_for_module(module_id)]
+            norms, finite = clip_networks_by_global_norm_foreach(
+                [list(grads.values()) for _, grads in per_net], grad_clip=config.grad_clip)
+            out, stats = {}, self._last_stats.setdefault(module_id, {})
+            for (name, grads), norm in zip(per_net, norms):
+                if grads:
+                    stats[f"gradients_{name}_global_norm"] = norm
+                out.update(grads)
+            self._finite_checks.append((len(out), finite))
+            return out
         # A value-only pass: clip V's gradient, and leave the logged norms of the pass that
         # stepped all networks as they are.
         grads = self.filter_param_dict_for_optimizer(
@@ -262,6 +290,35 @@ def clip_gradients_by_global_norm_foreach(gradients_dict: Dict[Any, Optional[tor
     clip_coeff = torch.clamp(grad_clip / torch.clamp(total_norm + 1e-6, min=grad_clip), max=1.0)
     torch._foreach_mul_(grads, clip_coeff.to(grads[0].device))
     return total_norm
+
+
+def clip_networks_by_global_norm_foreach(grads_per_network, *, grad_clip: float):
+    """Each network's gradients (a list of tensors per network) clipped in place by that
+    network's global norm, exactly as `clip_gradients_by_global_norm_foreach` (RLlib's
+    `clip_gradients`, grad_clip_by="global_norm") would clip them one network at a time, with
+    one multi-tensor norm over all networks.
+
+    Returns (the networks' global norms, 0-d tensors in order, 0 for a network with no
+    gradient; a 0-d bool tensor: every tensor's norm was finite before clipping, i.e. no
+    element is nan or inf)."""
+    flat = [g.detach() for grads in grads_per_network for g in grads]
+    if not flat:
+        return [torch.zeros(()) for _ in grads_per_network], torch.tensor(True)
+    raw = torch.stack(torch._foreach_norm(flat, 2.0))
+    finite = torch.isfinite(raw).all()
+    raw = raw.nan_to_num(neginf=-10e8, posinf=10e8)
+    norms, start = [], 0
+    for grads in grads_per_network:
+        if not grads:
+            norms.append(torch.zeros((), device=raw.device))
+            continue
+        end = start + len(grads)
+        total_norm = torch.norm(raw[start:end], 2.0).nan_to_num(neginf=-10e8, posinf=10e8)
+        clip_coeff = torch.clamp(grad_clip / torch.clamp(total_norm + 1e-6, min=grad_clip), max=1.0)
+        torch._foreach_mul_(flat[start:end], clip_coeff)
+        norms.append(total_norm)
+        start = end
+    return norms, finite
 
 
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,

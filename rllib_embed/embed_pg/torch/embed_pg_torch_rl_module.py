@@ -14,6 +14,7 @@ from torch import nn
 
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from rllib_embed.embed_pg import columns as C
@@ -224,6 +225,15 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if C.Z_NOISE in batch:
             out[C.Z_NOISE] = batch[C.Z_NOISE]  # echoed so the env runner records it per step
         return out
+
+    def forward_train(self, batch: Dict[str, Any], **kwargs) -> Dict[str, Any]:
+        # TorchRLModule.forward_train calls self.train() each time: a walk that sets the mode
+        # of every submodule (about a fortieth of a clipped-update step with four networks).
+        # forward_inference / forward_exploration restore the mode they found, so the walk
+        # is needed only where some submodule is not in training mode.
+        if not all(m.training for m in self.modules()):
+            self.train()
+        return RLModule.forward_train(self, batch, **kwargs)
 
     def _forward_train(self, batch: Dict[str, Any], **kwargs) -> Dict[str, Any]:
         """Every network output the EmbedPG surrogate needs, with gradients."""
