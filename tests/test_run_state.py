@@ -111,6 +111,25 @@ def test_sigterm_ends_the_run_as_ctrl_c_does(tmp_path):
     assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
 
 
+def test_a_hangup_of_the_whole_session_ends_the_run_as_ctrl_c_does(tmp_path):
+    """The terminal closed (SIGHUP to every process of the session, Ray's included): the run
+    stops as on Ctrl-C, saves its state, and `--resume` finishes it from that checkpoint."""
+    experiment = tmp_path / "run"
+    proc = _start(_train_argv(tmp_path))
+    _wait_for_complete_checkpoint(experiment, 1, proc)
+    os.killpg(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err[-3000:]
+    assert "rllib: interrupted: 1 of 1 trials unfinished" in err and "  resume with: " in err
+    assert "Traceback" not in err, err[-3000:]
+    results_before = len(_iterations(experiment))
+    resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    iterations = _iterations(experiment)
+    assert iterations[-1] == ITERATIONS and len(iterations) > results_before
+
+
 def test_sigterm_ends_a_regression_run_as_ctrl_c_does(tmp_path):
     """`rllib regress` starts Ray the same way: SIGTERM stops it as an interrupt (exit 130), with
     the verdicts marked interrupted, not Ray's stack dump."""

@@ -44,15 +44,55 @@ def train_command(args) -> int:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM (`kill`, `timeout`, a batch scheduler's stop) ends the run as Ctrl-C does: Tune
-    saves the experiment state and the trials stop, and the summary and resume line are printed.
-    Without it the process dies at once (Ray's handler prints a stack dump) with no resume hint.
-    Installed after ray.init, so it replaces Ray's handler in this (the driver) process only."""
+    """SIGTERM (`kill`, `timeout`, a batch scheduler's stop) and SIGHUP (the terminal closed, an
+    ssh session dropped) end the run as Ctrl-C does: Tune saves the experiment state and the
+    trials stop, and the summary and resume line are printed (after SIGHUP to a terminal that
+    is gone, nowhere: its output is sent to /dev/null rather than failing). Without this the
+    process dies at once (Ray's SIGTERM handler prints a stack dump; SIGHUP kills it silently)
+    with no resume hint. Installed after ray.init, so it replaces Ray's handler in this (the
+    driver) process only."""
     import signal
     import threading
 
+    def stop(signum, frame):
+        signal.raise_signal(signal.SIGINT)
+
+    def hang_up(signum, frame):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):  # a terminal that hung up answers every write with EIO
+            try:
+                if os.isatty(fd):
+                    os.dup2(devnull, fd)
+            except OSError:
+                pass
+        stop(signum, frame)
+
     if threading.current_thread() is threading.main_thread():  # Python handlers: main thread only
-        signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+        signal.signal(signal.SIGTERM, stop)
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            signal.signal(signal.SIGHUP, hang_up)
+
+
+def ray_processes_ignore_hangup():
+    """A context for starting a local Ray instance whose processes (GCS, raylet, workers) ignore
+    SIGHUP: a closing terminal sends it to all of them, and with the GCS gone the driver could
+    not stop the trials and save the experiment state. An ignored signal stays ignored in child
+    processes; the driver's own handler (`stop_on_sigterm`) is installed after ray.init."""
+    import contextlib
+    import signal
+    import threading
+
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def ignoring():
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+    return ignoring()
 
 
 def check_local_cpus(experiment: Experiment, args) -> None:
@@ -86,8 +126,10 @@ def start_ray(args) -> None:
                            f"{' '.join(str(e).split())}{why}") from None
     else:
         # address="local": always a fresh instance, never another user's cluster on this machine.
-        ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus, object_store_memory=args.object_store_memory,
-                 include_dashboard=False, logging_level=level, **quiet)
+        with ray_processes_ignore_hangup():
+            ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+                     object_store_memory=args.object_store_memory, include_dashboard=False, logging_level=level,
+                     **quiet)
     stop_on_sigterm()  # after ray.init, whose handler it replaces (train and regress alike)
 
 
