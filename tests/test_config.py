@@ -62,6 +62,17 @@ def test_network_defaults_follow_the_update_and_reach_the_module(update, default
     assert config.model_config["embedding_init_log_std"] == -3.0
 
 
+@pytest.mark.parametrize("given, expected", [(None, -0.5), (0.0, 0.0), (-1.5, -1.5)])
+def test_the_policys_initial_log_std_reaches_the_module(given, expected):
+    """policy_init_log_std: the log-std of pi's actions before any update (None: -0.5)."""
+    config = _config(update="clipped", policy_init_log_std=given)
+    config.validate()
+    module = EmbedPGTorchRLModule(observation_space=_OBS_SPACE, action_space=_ACTION_SPACE,
+                                  model_config=config.model_config)
+    _, log_std = module.policy_dist_inputs(torch.zeros(5, *_OBS_SPACE["obs"].shape), torch.zeros(5, 4)).chunk(2, -1)
+    torch.testing.assert_close(log_std, torch.full_like(log_std, expected))
+
+
 def test_history_len_sizes_the_episode_lookback():
     assert _config(history_len=9).episode_lookback_horizon >= 8
 
@@ -79,6 +90,7 @@ def test_history_len_sizes_the_episode_lookback():
     ("alpha1", "big", "number >= 0"),
     ("copies_per_task", 0, "int >= 1"),
     ("embedding_init_log_std", 3.0, r"number in \[-5, 2\] or None"),
+    ("policy_init_log_std", -6.0, r"number in \[-5, 2\] or None"),
     ("policy_hiddens", [64, -1], "list of positive ints"),
     ("inference_lr", 0.0, "number > 0"),
     ("num_epochs", 0, "int >= 1 or None"),

@@ -47,6 +47,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("num_tasks", INT, 1, optional=True),
     Field("copies_per_task", INT, 1),
     Field("embedding_init_log_std", REAL, LOG_STD_MIN, LOG_STD_MAX, optional=True),  # the module's log-std bounds
+    Field("policy_init_log_std", REAL, LOG_STD_MIN, LOG_STD_MAX, optional=True),
     # Optimisation (RLlib's lr, grad_clip, num_epochs; EmbedPG's per-network lrs).
     Field("lr", LR, 0.0, low_open=True),
     Field("policy_lr", LR, 0.0, low_open=True, optional=True),

@@ -67,6 +67,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.inference_hiddens = [64, 64]
         self.value_hiddens = None
         self.embedding_init_log_std = None  # None: the update's default (resolved_embedding_init_log_std)
+        self.policy_init_log_std = None  # None: POLICY_INIT_LOG_STD (resolved_policy_init_log_std)
         self.activation = "tanh"
         # Optimisation: one Adam per network; None = `lr`.
         self.lr = 1e-3
@@ -111,6 +112,7 @@ class EmbedPGConfig(AlgorithmConfig):
         num_tasks=NotProvided, copies_per_task=NotProvided, normalize_observations=NotProvided,
         policy_hiddens=NotProvided, embedding_hiddens=NotProvided, inference_hiddens=NotProvided,
         value_hiddens=NotProvided, activation=NotProvided, embedding_init_log_std=NotProvided,
+        policy_init_log_std=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
         vf_loss_coeff=NotProvided, value_epochs=NotProvided,
         update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
@@ -147,6 +149,11 @@ class EmbedPGConfig(AlgorithmConfig):
                 p(z|t) starts at (the means start orthogonal, 2*sqrt(2) apart). None: the
                 update's default, -1 (std 0.37) literal, -2 (std 0.14) clipped; see
                 `resolved_embedding_init_log_std`.
+            policy_init_log_std: None or a float in [-5, 2]: the log-std of pi's Gaussian
+                actions at the start (continuous actions; its output bias), capped by the
+                action range's bound (`policy_log_std_max`). None: -0.5 (std 0.61). 0 (std 1)
+                is RLlib's PPO's start; on Meta-World MT10 it kept exploring where -0.5 had
+                stalled (docs/learning.md).
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
@@ -233,6 +240,14 @@ class EmbedPGConfig(AlgorithmConfig):
         return list(value)
 
     @property
+    def resolved_policy_init_log_std(self) -> float:
+        """`policy_init_log_std`, or where it is None the module's POLICY_INIT_LOG_STD (-0.5)."""
+        if self.policy_init_log_std is None:
+            from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import POLICY_INIT_LOG_STD
+            return POLICY_INIT_LOG_STD
+        return float(self.policy_init_log_std)
+
+    @property
     def resolved_embedding_init_log_std(self) -> float:
         """`embedding_init_log_std`, or where it is None the update's: -2 clipped, -1 literal.
 
@@ -286,6 +301,7 @@ class EmbedPGConfig(AlgorithmConfig):
             "normalize_observations", "normalize_actions")} | {
             f"{net}_hiddens": self.resolved_hiddens(net) for net in _NETS} | {
             "embedding_init_log_std": self.resolved_embedding_init_log_std,
+            "policy_init_log_std": self.resolved_policy_init_log_std,
             # forward_train runs only the q pass the estimator's log q needs.
             "inference_passes": ["reparameterised" if self.estimator == "seed" else "sampled"]}
 

@@ -34,7 +34,8 @@ EMBEDDING_INIT_LOG_STD = -1.0
 EMBEDDING_INIT_GAIN = 2.0
 # forward_train's passes of q (model_config["inference_passes"]); all where the key is absent.
 INFERENCE_PASSES = ("reparameterised", "sampled")
-# Exploration noise starts moderate.
+# Exploration noise starts moderate (std 0.61), where model_config has no "policy_init_log_std"
+# (EmbedPGConfig.policy_init_log_std).
 POLICY_INIT_LOG_STD = -0.5
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
@@ -111,7 +112,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     `model_config` keys (filled in by `EmbedPGConfig`): latent_dim, history_len,
     policy_hiddens, embedding_hiddens, inference_hiddens, value_hiddens, activation,
-    embedding_init_log_std, inference_passes (a subset of INFERENCE_PASSES).
+    embedding_init_log_std, policy_init_log_std, inference_passes (a subset of INFERENCE_PASSES).
     """
 
     def setup(self):
@@ -152,7 +153,8 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.embedding_net = _mlp(self.num_tasks, cfg["embedding_hiddens"], 2 * Z, act, out_gain=1.0)
         _init_embedding_output(self.embedding_net, Z, float(cfg.get("embedding_init_log_std", EMBEDDING_INIT_LOG_STD)))
         if not self.discrete:
-            _init_log_std_bias(self.policy_net, self.action_dim, POLICY_INIT_LOG_STD)
+            _init_log_std_bias(self.policy_net, self.action_dim,
+                               float(cfg.get("policy_init_log_std", POLICY_INIT_LOG_STD)))
         if not self.inference_only:
             # q(z | a, s^H): from the action and the last H observations.
             self.inference_net = _mlp(
