@@ -213,3 +213,20 @@ def test_forward_train_sets_training_mode_where_a_submodule_is_not_in_it(learner
     except KeyError:  # an empty batch: the mode is set before the networks run
         pass
     assert all(m.training for m in module.modules())
+
+
+@pytest.mark.parametrize("update", ["literal", "clipped"])
+def test_each_networks_gradient_norm_is_reported_once_per_update(ray_session, update):
+    """`gradients_<net>_global_norm` (logged with the terms after the update's last step, not at
+    every minibatch) reaches the results for all four networks."""
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(update=update).debugging(seed=5))
+    algo = config.build_algo()
+    try:
+        stats = algo.train()["learners"]["default_policy"]
+    finally:
+        algo.stop()
+    for net in ("policy", "embedding", "inference", "value"):
+        norm = stats[f"gradients_{net}_global_norm"]
+        assert 0.0 < float(norm) < float("inf"), (net, norm)
