@@ -6,6 +6,8 @@
   at cuts and time-limit truncations and never after a termination (checked against RLlib's
   own `compute_value_targets` on hand-built episodes).
 - Minibatches hold whole segments; the KL early stop ends a batch's epochs.
+- The adaptive KL penalty (kl_coeff): no gradient at the first minibatch, PPO's beta updates,
+  and beta in the learner's checkpointed state.
 """
 
 import numpy as np
@@ -40,10 +42,12 @@ def _batch(module):
     return batch
 
 
-def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3)):
+def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3), kl_coeff=0.0, values=None):
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=GAMMA,
                             alpha1=alphas[0], alpha2=alphas[1], alpha3=alphas[2], num_segments=2,
-                            clip_param=clip_param)
+                            clip_param=clip_param, kl_coeff=kl_coeff)
+    if values is not None:
+        values.update({name: value.detach() for name, value in terms.items()})
     params = list(module.parameters())
     out = {}
     for name, value in terms.items():
@@ -211,6 +215,8 @@ def _config(**training):
     ("clip_param", 0.0, r"clip_param must be a finite number > 0; got 0.0"),
     ("clip_param", float("inf"), r"clip_param must be a finite number > 0"),
     ("target_kl", -1.0, r"target_kl must be a finite number > 0 or None"),
+    ("kl_coeff", -0.2, r"kl_coeff must be a finite number >= 0; got -0.2"),
+    ("kl_target", 0.0, r"kl_target must be a finite number > 0; got 0.0"),
     ("minibatch_size", 2.5, r"minibatch_size must be an int >= 1 or None"),
     ("normalize_advantages", "yes", r"normalize_advantages must be one of \[None, False, True, 'per_task'\]"),
     ("normalize_advantages", 1, r"normalize_advantages must be one of \[None, False, True, 'per_task'\]"),
@@ -225,6 +231,8 @@ def test_minibatch_size_must_hold_whole_segments_and_belongs_to_the_clipped_upda
         _config(update="clipped", minibatch_size=9).validate()
     with pytest.raises(ValueError, match=r"minibatch_size must be None with update='literal'"):
         _config(minibatch_size=20).validate()
+    with pytest.raises(ValueError, match=r"kl_coeff must be 0 with update='literal'"):
+        _config(kl_coeff=0.2).validate()
     with pytest.raises(ValueError, match=r"advantages='gae' needs baseline='value'"):
         _config(update="clipped", baseline=None).validate()
     _config(update="clipped", minibatch_size=10, num_epochs=4).validate()
@@ -270,3 +278,54 @@ def test_one_value_pass_gives_each_rows_value_and_its_successors():
         values, next_values = _values_and_next_values(module, obs, next_obs, z, time_left, step)
         torch.testing.assert_close(values, module.value(obs, z, time_left))
         torch.testing.assert_close(next_values, module.value(next_obs, z, time_left))
+
+
+@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+def test_the_kl_penalty_has_no_gradient_at_the_first_minibatch_and_pulls_pi_back_after(estimator):
+    """kl_coeff * KL(pi_old || pi) / S: zero, with a zero gradient, while pi is pi_old (the first
+    minibatch steps as without it); once pi has moved, exactly beta * sum KL / S, with a gradient."""
+    module = make_module(num_tasks=2, history_len=2)
+    batch = _batch(module)
+    without = _term_gradients(module, batch, estimator, clip_param=0.2)
+    values = {}
+    penalised = _term_gradients(module, batch, estimator, clip_param=0.2, kl_coeff=0.5, values=values)
+    assert abs(float(values["kl_penalty_term"])) < 1e-6
+    assert penalised["kl_penalty_term"].abs().max() < 1e-5
+    torch.testing.assert_close(penalised["surrogate"], without["surrogate"], rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # pi moves: its log-std bias grows by 0.3
+        module.policy_net[-1].bias[module.action_dim:] += 0.3
+    moved = _term_gradients(module, batch, estimator, clip_param=0.2, kl_coeff=0.5, values=values)
+    old = module.get_train_action_dist_cls().from_logits(batch[Columns.ACTION_DIST_INPUTS])
+    with torch.no_grad():
+        new = module.get_train_action_dist_cls().from_logits(module.forward_train(batch)[Columns.ACTION_DIST_INPUTS])
+        expected = -0.5 * old.kl(new).sum() / 2
+    assert float(expected) < -1e-3
+    torch.testing.assert_close(values["kl_penalty_term"], expected, rtol=1e-5, atol=1e-7)
+    assert moved["kl_penalty_term"].norm() > 1e-4
+
+
+@pytest.mark.parametrize("mean_kl, expected", [(0.05, 0.3), (0.02, 0.2), (0.01, 0.2), (0.004, 0.1),
+                                               (float("nan"), 0.2)])
+def test_the_kl_coefficient_adapts_as_rllibs_ppo(mean_kl, expected):
+    from rllib_embed.embed_pg.torch.embed_pg_torch_learner import adapt_kl_coeff
+    assert adapt_kl_coeff(0.2, mean_kl, kl_target=0.01) == pytest.approx(expected)
+
+
+def test_the_adapted_kl_coefficient_is_reported_and_checkpointed(ray_session):
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(update="clipped", num_epochs=2, kl_coeff=0.2, kl_target=1e-9).debugging(seed=4))
+    algo = config.build_algo()
+    try:
+        for n in range(1, 4):  # every update's KL is far above 2 * 1e-9: beta grows by 1.5 each time
+            stats = algo.train()["learners"]["default_policy"]
+            assert stats["curr_kl_coeff"] == pytest.approx(0.2 * 1.5 ** n)
+            assert stats["mean_kl_loss"] > 0
+        learner = algo.learner_group._learner
+        state = learner.get_state()
+        learner._kl_coeffs = {}
+        assert learner.kl_coeff("default_policy") == pytest.approx(0.2)
+        learner.set_state(state)
+        assert learner.kl_coeff("default_policy") == pytest.approx(0.2 * 1.5 ** 3)
+    finally:
+        algo.stop()

@@ -91,6 +91,8 @@ def test_history_len_sizes_the_episode_lookback():
     ("copies_per_task", 0, "int >= 1"),
     ("embedding_init_log_std", 3.0, r"number in \[-5, 2\] or None"),
     ("policy_init_log_std", -6.0, r"number in \[-5, 2\] or None"),
+    ("kl_coeff", -0.1, "number >= 0"),
+    ("kl_target", 0.0, "number > 0"),
     ("policy_hiddens", [64, -1], "list of positive ints"),
     ("inference_lr", 0.0, "number > 0"),
     ("num_epochs", 0, "int >= 1 or None"),

@@ -62,6 +62,8 @@ FIELDS: Tuple[Field, ...] = (
     Field("lambda_", REAL, 0.0, 1.0),
     Field("clip_param", REAL, 0.0, low_open=True),
     Field("target_kl", REAL, 0.0, low_open=True, optional=True),
+    Field("kl_coeff", REAL, 0.0),
+    Field("kl_target", REAL, 0.0, low_open=True),
     Field("minibatch_size", INT, 1, optional=True),
     # Sampling and RLlib's runtime.
     Field("rollout_fragment_length", INT, 1),

@@ -93,6 +93,8 @@ class EmbedPGConfig(AlgorithmConfig):
         self.clip_param = 0.2  # PPO's epsilon (update="clipped")
         self.normalize_advantages = None  # None: "per_task" for the clipped update, False for the literal one
         self.target_kl = None  # clipped: stop a batch's epochs once a minibatch's KL(pi_old||pi) exceeds it
+        self.kl_coeff = 0.0  # clipped: PPO's adaptive KL penalty, off at 0 (RLlib's PPO: 0.2)
+        self.kl_target = 0.01  # the mean KL the penalty's coefficient is adapted towards (RLlib's PPO: 0.01)
         # Sampling: I steps from every env (one more or fewer where a reset fell inside), one round per step.
         self.rollout_fragment_length = 50
         self.batch_mode = "truncate_episodes"
@@ -116,7 +118,7 @@ class EmbedPGConfig(AlgorithmConfig):
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
         vf_loss_coeff=NotProvided, value_epochs=NotProvided,
         update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
-        normalize_advantages=NotProvided, target_kl=NotProvided,
+        normalize_advantages=NotProvided, target_kl=NotProvided, kl_coeff=NotProvided, kl_target=NotProvided,
         **kwargs,
     ) -> "EmbedPGConfig":
         """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
@@ -179,6 +181,14 @@ class EmbedPGConfig(AlgorithmConfig):
                 the alphas keep their weight relative to the reward (docs/equations.md).
             target_kl: None or > 0 (update="clipped"): once a minibatch's estimated
                 KL(pi_old || pi) exceeds it, the batch's remaining minibatches are skipped.
+            kl_coeff: >= 0 (update="clipped"; 0: off, the default): the starting weight beta
+                of PPO's adaptive KL penalty, beta * KL(pi_old(.|s,z_old) || pi(.|s,z_phi)) per
+                row, subtracted from the surrogate on the score term's scale (Schulman et al.
+                2017, eq. 8; RLlib's PPO: `kl_coeff`=0.2 with `use_kl_loss`). After each
+                update beta is multiplied by 1.5 where the update's mean KL exceeded
+                2 * kl_target and by 0.5 where it stayed under kl_target / 2, as RLlib's PPO
+                does; beta is part of the learner's checkpointed state.
+            kl_target: > 0: the mean KL per update the penalty's beta is adapted towards.
             minibatch_size (RLlib's): update="clipped" only: None or an int >=
                 rollout_fragment_length, in rows; minibatches hold whole segments. None: a
                 quarter of the batch in whole segments, I * ceil(K*D / 4) (docs/learning.md's
@@ -351,8 +361,8 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError("EmbedPG runs on RLlib's new API stack only (enable_rl_module_and_learner=True)")
 
     def _validate_update(self) -> None:
-        """The update's choices and how they combine (lambda_, clip_param, target_kl and
-        minibatch_size's ranges are in config_checks.FIELDS)."""
+        """The update's choices and how they combine (lambda_, clip_param, target_kl, kl_coeff,
+        kl_target and minibatch_size's ranges are in config_checks.FIELDS)."""
         _check_choice(self, "update", UPDATES)
         _check_choice(self, "advantages", ADVANTAGES)
         if not (self.normalize_advantages in (None, "per_task") or isinstance(self.normalize_advantages, bool)):
@@ -362,6 +372,9 @@ class EmbedPGConfig(AlgorithmConfig):
             raise ValueError("EmbedPGConfig.advantages='gae' needs baseline='value' (GAE's TD errors use V); "
                              f"got baseline={self.baseline!r}")
         if self.update == "literal":
+            if self.kl_coeff:
+                raise ValueError("EmbedPGConfig.kl_coeff must be 0 with update='literal' (the KL penalty is part of "
+                                 f"the clipped update, update='clipped'); got {self.kl_coeff!r}")
             if self.minibatch_size is not None:
                 raise ValueError("EmbedPGConfig.minibatch_size must be None with update='literal': each gradient "
                                  "step uses the whole K*D*I batch, as the derivation does (minibatches: "

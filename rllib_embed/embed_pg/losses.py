@@ -63,6 +63,16 @@ def ratio_stats(log_prob: torch.Tensor, old_log_prob: torch.Tensor, clip_param: 
                 "clip_fraction": ((ratio - 1.0).abs() > clip_param).float().mean()}
 
 
+def kl_penalty_term(action_kl: torch.Tensor, kl_coeff: float) -> torch.Tensor:
+    """kl_coeff * sum_i KL(pi_old(. | s_i, z_old) || pi_theta(. | s_i, z_phi)) -> theta, phi.
+
+    PPO's adaptive KL penalty (Schulman et al. 2017, "Proximal Policy Optimization
+    Algorithms", eq. 8; RLlib's PPO `use_kl_loss`), subtracted from the surrogate. Zero, with a
+    zero gradient, where pi = pi_old (the first minibatch of a batch).
+    """
+    return kl_coeff * action_kl.sum()
+
+
 def inference_term(log_q: torch.Tensor, discount: torch.Tensor, alpha2: float) -> torch.Tensor:
     """sum_i gamma^i * alpha2 * log q_psi(. | ., s_i^H), the pathwise part of the alpha2 reward.
 
@@ -101,6 +111,8 @@ def embed_pg_surrogate(
     old_log_pi: Optional[torch.Tensor] = None,
     old_log_p_z: Optional[torch.Tensor] = None,
     pathwise_scale: Optional[torch.Tensor] = None,
+    action_kl: Optional[torch.Tensor] = None,
+    kl_coeff: float = 0.0,
 ) -> Dict[str, torch.Tensor]:
     """J_seed or J_unbiased of shared/notes/estimator.md, and each of its terms.
 
@@ -117,6 +129,10 @@ def embed_pg_surrogate(
     With `clip_param` (update="clipped", estimator.md's "trust-region update"), each score
     term becomes `clipped_score_term` with its own old density: log pi_old(a_i|s_i,z_old)
     per row, log p_old(z|t) per segment. The pathwise terms and alpha1 H[p] stay as they are.
+
+    With `action_kl` ([B], KL(pi_old || pi) per row) and `kl_coeff` > 0, the clipped update's
+    KL penalty `kl_penalty_term` / S is subtracted (on the score terms' scale, as PPO's loss
+    puts it beside its mean surrogate).
 
     `pathwise_scale` ([B]; None: 1) multiplies each row's pathwise terms, and its mean the
     alpha1 term: with standardised advantages it is 1 / std of the row's task's advantages,
@@ -143,5 +159,7 @@ def embed_pg_surrogate(
     }
     if estimator == "seed":
         terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight, old_log_p_z) / num_segments
+    if action_kl is not None and kl_coeff:
+        terms["kl_penalty_term"] = -kl_penalty_term(action_kl, kl_coeff) / num_segments
     terms["surrogate"] = sum(terms.values())
     return terms

@@ -3,7 +3,8 @@
 update="literal": `num_epochs` (default 1) full-batch steps on the user's surrogate, then
 the passes that fit V alone (`value_epochs`). update="clipped": `num_epochs` (default 10)
 epochs over minibatches of whole segments (`minibatches.py`; default a quarter of the batch),
-the score terms clipped as PPO's, V fitted in the same steps.
+the score terms clipped as PPO's, V fitted in the same steps, optionally PPO's adaptive KL
+penalty (kl_coeff; its beta is learner state, adapted after each update, checkpointed).
 """
 
 from typing import Any, Dict, Optional
@@ -40,6 +41,8 @@ class EmbedPGTorchLearner(TorchLearner):
         self._env_steps_sampled = 0  # seeds the segment shuffle: the same for a resumed run
         self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
         self._finite_checks = []  # set by postprocess_gradients, used by apply_gradients
+        self._kl_coeffs: Dict[ModuleID, float] = {}  # the adaptive KL penalty's beta per module (kl_coeff)
+        self._update_kls: Dict[ModuleID, list] = {}  # this update's minibatch mean KLs, for beta's adaptation
         config = self.config
         if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
@@ -66,7 +69,30 @@ class EmbedPGTorchLearner(TorchLearner):
         for module_id, stats in self._last_stats.items():
             self.metrics.log_dict(stats, key=module_id, window=1)
         self._last_stats = {}
+        for module_id, kls in self._update_kls.items():
+            config = self.config.get_config_for_module(module_id)
+            coeff = adapt_kl_coeff(self.kl_coeff(module_id), float(np.mean(kls)), config.kl_target)
+            self._kl_coeffs[module_id] = coeff
+            self.metrics.log_dict({"mean_kl_loss": float(np.mean(kls)), "curr_kl_coeff": coeff},
+                                  key=module_id, window=1)
+        self._update_kls = {}
         super().after_gradient_based_update(timesteps=timesteps)
+
+    def kl_coeff(self, module_id: ModuleID) -> float:
+        """The KL penalty's current beta for `module_id` (config.kl_coeff until adapted)."""
+        if module_id not in self._kl_coeffs:
+            self._kl_coeffs[module_id] = float(self.config.get_config_for_module(module_id).kl_coeff)
+        return self._kl_coeffs[module_id]
+
+    def get_state(self, *args, **kwargs):
+        # The adapted beta travels with the checkpoint, so a resumed run penalises as the
+        # uninterrupted one would (RLlib's PPO keeps it outside its state: a restore resets it).
+        return {**super().get_state(*args, **kwargs), KL_COEFFS: dict(self._kl_coeffs)}
+
+    def set_state(self, state) -> None:
+        super().set_state(state)
+        if KL_COEFFS in state:
+            self._kl_coeffs = {m: float(c) for m, c in state[KL_COEFFS].items()}
 
     def _create_iterator_if_necessary(self, *, training_data, num_epochs: int = 1, minibatch_size=None, **kwargs):
         if self.config.update != "clipped":
@@ -168,13 +194,17 @@ class EmbedPGTorchLearner(TorchLearner):
         num_segments *= len(batch[C.SEGMENT_ID]) / self._rows_in_batch if config.update == "clipped" else 1.0
         clip_param = config.clip_param if config.update == "clipped" else None
         ratios: Dict[str, TensorType] = {}
+        kl_coeff = self.kl_coeff(module_id) if clip_param is not None and config.kl_coeff else 0.0
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                num_segments=num_segments, clip_param=clip_param, ratio_stats_out=ratios)
+                                num_segments=num_segments, clip_param=clip_param, ratio_stats_out=ratios,
+                                kl_coeff=kl_coeff)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         if clip_param is not None:
+            if kl_coeff:  # the update's mean KL adapts beta (after_gradient_based_update)
+                self._update_kls.setdefault(module_id, []).append(float(ratios.pop("mean_kl_loss")))
             stats.update(ratios)
             if config.target_kl is not None and float(ratios["policy_kl"]) > config.target_kl:
                 self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
@@ -275,6 +305,20 @@ class EmbedPGTorchLearner(TorchLearner):
         return grads
 
 
+KL_COEFFS = "kl_coeffs"  # learner state: the KL penalty's adapted beta per module
+
+
+def adapt_kl_coeff(kl_coeff: float, mean_kl: float, kl_target: float) -> float:
+    """PPO's adaptive KL coefficient (Schulman et al. 2017, Sec. 4; RLlib's
+    `PPOTorchLearner._update_module_kl_coeff`): x1.5 where the update's mean KL exceeded
+    2 * kl_target, x0.5 where it stayed under kl_target / 2, else unchanged. A nan KL leaves it."""
+    if mean_kl > 2.0 * kl_target:
+        return kl_coeff * 1.5
+    if mean_kl < 0.5 * kl_target:
+        return kl_coeff * 0.5
+    return kl_coeff
+
+
 def clip_gradients_by_global_norm_foreach(gradients_dict: Dict[Any, Optional[torch.Tensor]], *, grad_clip: float,
                                           grad_clip_by: str):
     """RLlib's `clip_gradients` (ray.rllib.utils.torch_utils), with its global-norm case in
@@ -324,13 +368,16 @@ def clip_networks_by_global_norm_foreach(grads_per_network, *, grad_clip: float)
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
                     gamma: float, alpha1: float, alpha2: float, alpha3: float,
                     num_segments: float, clip_param=None,
-                    ratio_stats_out: Optional[Dict[str, TensorType]] = None) -> Dict[str, TensorType]:
+                    ratio_stats_out: Optional[Dict[str, TensorType]] = None,
+                    kl_coeff: float = 0.0) -> Dict[str, TensorType]:
     """Evaluates the networks' outputs as the chosen estimator needs and returns its terms.
 
     `clip_param` (update="clipped") clips the score terms; their old densities are the env
     runners' `action_logp` and the learner's pre-update `embedding_logp_old`. With it,
     `ratio_stats_out` (a dict) receives the KL and clip fraction of both ratios
     (`policy_kl`, `policy_clip_fraction`, `embedding_kl`, `embedding_clip_fraction`).
+    `kl_coeff` > 0 (with `clip_param`) adds the KL penalty on pi against the env runners'
+    action distribution (`ACTION_DIST_INPUTS`), and its batch mean as `mean_kl_loss`.
     """
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
@@ -348,6 +395,12 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     if clip_param is not None and ratio_stats_out is not None:
         for name, log_prob, old in (("policy", log_pi, old_log_pi), ("embedding", log_p_z, old_log_p_z)):
             ratio_stats_out.update({f"{name}_{k}": v for k, v in ratio_stats(log_prob, old, clip_param).items()})
+    action_kl = None
+    if clip_param is not None and kl_coeff:
+        # KL(pi_old(.|s, z_old) || pi(.|s, z_phi)), as RLlib's PPO learner computes it.
+        action_kl = type(dist).from_logits(batch[Columns.ACTION_DIST_INPUTS]).kl(dist)
+        if ratio_stats_out is not None:
+            ratio_stats_out["mean_kl_loss"] = action_kl.detach().mean()
     return embed_pg_surrogate(
         estimator=estimator,
         log_pi=log_pi,
@@ -364,4 +417,6 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         old_log_pi=old_log_pi,
         old_log_p_z=old_log_p_z,
         pathwise_scale=batch.get(C.PATHWISE_SCALE),  # absent in hand-built batches: 1
+        action_kl=action_kl,
+        kl_coeff=kl_coeff,
     )
