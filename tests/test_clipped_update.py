@@ -311,7 +311,7 @@ def test_the_kl_coefficient_adapts_as_rllibs_ppo(mean_kl, expected):
     assert adapt_kl_coeff(0.2, mean_kl, kl_target=0.01) == pytest.approx(expected)
 
 
-def test_the_adapted_kl_coefficient_is_reported_and_checkpointed(ray_session):
+def test_the_adapted_kl_coefficient_is_reported_and_checkpointed(ray_session, tmp_path):
     config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
               .env_runners(num_env_runners=0, rollout_fragment_length=10)
               .training(update="clipped", num_epochs=2, kl_coeff=0.2, kl_target=1e-9).debugging(seed=4))
@@ -327,5 +327,12 @@ def test_the_adapted_kl_coefficient_is_reported_and_checkpointed(ray_session):
         assert learner.kl_coeff("default_policy") == pytest.approx(0.2)
         learner.set_state(state)
         assert learner.kl_coeff("default_policy") == pytest.approx(0.2 * 1.5 ** 3)
+        path = algo.save_to_path(str(tmp_path / "checkpoint"))
     finally:
         algo.stop()
+    from ray.rllib.algorithms.algorithm import Algorithm
+    restored = Algorithm.from_checkpoint(path)
+    try:  # the algorithm's checkpoint carries beta: a resumed run goes on with it
+        assert restored.learner_group._learner.kl_coeff("default_policy") == pytest.approx(0.2 * 1.5 ** 3)
+    finally:
+        restored.stop()
