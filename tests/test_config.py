@@ -62,9 +62,10 @@ def test_network_defaults_follow_the_update_and_reach_the_module(update, default
     assert config.model_config["embedding_init_log_std"] == -3.0
 
 
-@pytest.mark.parametrize("given, expected", [(None, -0.5), (0.0, 0.0), (-1.5, -1.5)])
+@pytest.mark.parametrize("given, expected", [(None, -0.5), (0.0, 0.0), (-1.5, -1.5), (1.0, 0.0)])
 def test_the_policys_initial_log_std_reaches_the_module(given, expected):
-    """policy_init_log_std: the log-std of pi's actions before any update (None: -0.5)."""
+    """policy_init_log_std: the log-std of pi's actions before any update (None: -0.5), capped at
+    the action range's bound (log 1 = 0 for [-1, 1] actions), where its gradient would vanish."""
     config = _config(update="clipped", policy_init_log_std=given)
     config.validate()
     module = EmbedPGTorchRLModule(observation_space=_OBS_SPACE, action_space=_ACTION_SPACE,

@@ -130,6 +130,42 @@ def test_a_hangup_of_the_whole_session_ends_the_run_as_ctrl_c_does(tmp_path):
     assert iterations[-1] == ITERATIONS and len(iterations) > results_before
 
 
+def test_a_hangup_after_the_terminal_is_gone_still_saves_and_exits_as_an_interrupt(tmp_path):
+    """stdout and stderr on a terminal (a pty) that hangs up before the SIGHUP arrives, as when a
+    window closes: every write to it fails (EIO), so the run must still stop, save and exit 130
+    rather than die on its own summary."""
+    import select
+    import threading
+
+    master, terminal = os.openpty()
+    experiment = tmp_path / "run"
+    proc = subprocess.Popen([*CLI, *_train_argv(tmp_path)], cwd=REPO, stdin=subprocess.DEVNULL, stdout=terminal,
+                            stderr=terminal, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
+    os.close(terminal)
+    reading = threading.Event()
+    reading.set()
+
+    def drain():  # the terminal's reader, until the window "closes"
+        while reading.is_set():
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    return
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    _wait_for_complete_checkpoint(experiment, 1, proc)
+    reading.clear()
+    reader.join()
+    os.close(master)  # the terminal hangs up: its slave side answers with EIO from now on
+    os.killpg(proc.pid, signal.SIGHUP)
+    assert proc.wait(timeout=240) == 130
+    resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _iterations(experiment)[-1] == ITERATIONS
+
+
 def test_sigterm_ends_a_regression_run_as_ctrl_c_does(tmp_path):
     """`rllib regress` starts Ray the same way: SIGTERM stops it as an interrupt (exit 130), with
     the verdicts marked interrupted, not Ray's stack dump."""

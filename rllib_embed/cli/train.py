@@ -57,12 +57,15 @@ def stop_on_sigterm() -> None:
     def stop(signum, frame):
         signal.raise_signal(signal.SIGINT)
 
+    # Which of stdout / stderr are the terminal, asked now: once it has hung up, isatty() fails
+    # (EIO) on them, and every write does too.
+    terminal_fds = [fd for fd in (1, 2) if _isatty(fd)]
+
     def hang_up(signum, frame):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        for fd in (1, 2):  # a terminal that hung up answers every write with EIO
+        for fd in terminal_fds:
             try:
-                if os.isatty(fd):
-                    os.dup2(devnull, fd)
+                os.dup2(devnull, fd)
             except OSError:
                 pass
         stop(signum, frame)
@@ -71,6 +74,13 @@ def stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, stop)
         if hasattr(signal, "SIGHUP"):  # not on Windows
             signal.signal(signal.SIGHUP, hang_up)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
 
 
 def ray_processes_ignore_hangup():

@@ -185,7 +185,7 @@ class EmbedPGConfig(AlgorithmConfig):
                 of PPO's adaptive KL penalty, beta * KL(pi_old(.|s,z_old) || pi(.|s,z_phi)) per
                 row, subtracted from the surrogate on the score term's scale (Schulman et al.
                 2017, eq. 8; RLlib's PPO: `kl_coeff`=0.2 with `use_kl_loss`). After each
-                update beta is multiplied by 1.5 where the update's mean KL exceeded
+                update beta is multiplied by 1.5 where its last minibatch's mean KL exceeded
                 2 * kl_target and by 0.5 where it stayed under kl_target / 2, as RLlib's PPO
                 does; beta is part of the learner's checkpointed state.
             kl_target: > 0: the mean KL per update the penalty's beta is adapted towards.

@@ -42,7 +42,7 @@ class EmbedPGTorchLearner(TorchLearner):
         self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
         self._finite_checks = []  # set by postprocess_gradients, used by apply_gradients
         self._kl_coeffs: Dict[ModuleID, float] = {}  # the adaptive KL penalty's beta per module (kl_coeff)
-        self._update_kls: Dict[ModuleID, list] = {}  # this update's minibatch mean KLs, for beta's adaptation
+        self._last_kls: Dict[ModuleID, float] = {}  # the update's last minibatch's mean KL, for beta's adaptation
         config = self.config
         if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
@@ -69,13 +69,14 @@ class EmbedPGTorchLearner(TorchLearner):
         for module_id, stats in self._last_stats.items():
             self.metrics.log_dict(stats, key=module_id, window=1)
         self._last_stats = {}
-        for module_id, kls in self._update_kls.items():
+        # The KL penalty's beta, adapted on the KL of the update's last minibatch, as RLlib's PPO
+        # does (it peeks its window=1 `mean_kl_loss` after the update).
+        for module_id, kl in self._last_kls.items():
             config = self.config.get_config_for_module(module_id)
-            coeff = adapt_kl_coeff(self.kl_coeff(module_id), float(np.mean(kls)), config.kl_target)
+            coeff = adapt_kl_coeff(self.kl_coeff(module_id), kl, config.kl_target)
             self._kl_coeffs[module_id] = coeff
-            self.metrics.log_dict({"mean_kl_loss": float(np.mean(kls)), "curr_kl_coeff": coeff},
-                                  key=module_id, window=1)
-        self._update_kls = {}
+            self.metrics.log_dict({"mean_kl_loss": kl, "curr_kl_coeff": coeff}, key=module_id, window=1)
+        self._last_kls = {}
         super().after_gradient_based_update(timesteps=timesteps)
 
     def kl_coeff(self, module_id: ModuleID) -> float:
@@ -84,10 +85,14 @@ class EmbedPGTorchLearner(TorchLearner):
             self._kl_coeffs[module_id] = float(self.config.get_config_for_module(module_id).kl_coeff)
         return self._kl_coeffs[module_id]
 
-    def get_state(self, *args, **kwargs):
+    def get_state(self, components=None, *, not_components=None, **kwargs):
         # The adapted beta travels with the checkpoint, so a resumed run penalises as the
         # uninterrupted one would (RLlib's PPO keeps it outside its state: a restore resets it).
-        return {**super().get_state(*args, **kwargs), KL_COEFFS: dict(self._kl_coeffs)}
+        # A resumed run keeps its beta even where the new config gives another kl_coeff.
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(KL_COEFFS, components, not_components):
+            state[KL_COEFFS] = dict(self._kl_coeffs)
+        return state
 
     def set_state(self, state) -> None:
         super().set_state(state)
@@ -203,8 +208,8 @@ class EmbedPGTorchLearner(TorchLearner):
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
         if clip_param is not None:
-            if kl_coeff:  # the update's mean KL adapts beta (after_gradient_based_update)
-                self._update_kls.setdefault(module_id, []).append(float(ratios.pop("mean_kl_loss")))
+            if kl_coeff:  # the last minibatch's KL adapts beta (after_gradient_based_update)
+                self._last_kls[module_id] = float(ratios.pop("mean_kl_loss"))
             stats.update(ratios)
             if config.target_kl is not None and float(ratios["policy_kl"]) > config.target_kl:
                 self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
@@ -310,8 +315,9 @@ KL_COEFFS = "kl_coeffs"  # learner state: the KL penalty's adapted beta per modu
 
 def adapt_kl_coeff(kl_coeff: float, mean_kl: float, kl_target: float) -> float:
     """PPO's adaptive KL coefficient (Schulman et al. 2017, Sec. 4; RLlib's
-    `PPOTorchLearner._update_module_kl_coeff`): x1.5 where the update's mean KL exceeded
-    2 * kl_target, x0.5 where it stayed under kl_target / 2, else unchanged. A nan KL leaves it."""
+    `PPOTorchLearner._update_module_kl_coeff`): x1.5 where the update's (last minibatch's) mean KL exceeded
+    2 * kl_target, x0.5 where it stayed under kl_target / 2, else unchanged. A nan KL leaves it.
+    (As RLlib's, a beta halved ~1,000 times reaches 0 and stays there.)"""
     if mean_kl > 2.0 * kl_target:
         return kl_coeff * 1.5
     if mean_kl < 0.5 * kl_target:

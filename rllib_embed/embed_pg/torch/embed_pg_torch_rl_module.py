@@ -56,10 +56,11 @@ def _mlp(in_dim: int, hiddens: List[int], out_dim: int, activation: str, out_gai
     return nn.Sequential(*layers)
 
 
-def _init_log_std_bias(net: nn.Sequential, dim: int, value: float) -> None:
-    """Sets the bias of the log-std half of a [mean, log_std] output layer."""
+def _init_log_std_bias(net: nn.Sequential, dim: int, value: float, cap: Any = LOG_STD_MAX) -> None:
+    """Sets the bias of the log-std half of a [mean, log_std] output layer to `value`, at most
+    `cap` (per dim): above the clamp of `_mean_and_log_std` the log-std would get no gradient."""
     with torch.no_grad():
-        net[-1].bias[dim:] = value
+        net[-1].bias[dim:] = torch.clamp(torch.as_tensor(value, dtype=torch.float32), max=torch.as_tensor(cap))
 
 
 def _init_embedding_output(net: nn.Sequential, dim: int, log_std: float = EMBEDDING_INIT_LOG_STD) -> None:
@@ -154,7 +155,7 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         _init_embedding_output(self.embedding_net, Z, float(cfg.get("embedding_init_log_std", EMBEDDING_INIT_LOG_STD)))
         if not self.discrete:
             _init_log_std_bias(self.policy_net, self.action_dim,
-                               float(cfg.get("policy_init_log_std", POLICY_INIT_LOG_STD)))
+                               float(cfg.get("policy_init_log_std", POLICY_INIT_LOG_STD)), self.policy_log_std_max)
         if not self.inference_only:
             # q(z | a, s^H): from the action and the last H observations.
             self.inference_net = _mlp(
