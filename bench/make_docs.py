@@ -26,10 +26,15 @@ python3 bench/learning.py --num-tasks 16 --seeds 0 --methods clipped_seed ppo --
 python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahdir_clipped_vs_ppo.json  # ~30 min
 python3 bench/learning.py --env HalfCheetahVel-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahvel_clipped_vs_ppo.json  # ~25 min
 python3 bench/learning.py --env AntDir-v0 --methods clipped_seed ppo --out bench/results/learning_antdir_clipped_vs_ppo.json  # ~35 min (seeds 0-2)
-python3 bench/learning.py --env MetaWorldMT1-v0 --seeds 0 --methods clipped_seed ppo --out bench/results/learning_metaworldmt1_clipped_vs_ppo.json  # ~5 min
-python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_seed ppo --train-batch 4000 --training '{"minibatch_size": 1000}' --out bench/results/learning_metaworldmt10_clipped_vs_ppo.json  # ~60 min
+python3 bench/learning.py --env MetaWorldMT1-v0 --methods clipped_seed ppo --out bench/results/learning_metaworldmt1_clipped_std1_vs_ppo.json  # ~15 min
+python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_seed ppo --train-batch 4000 --training '{"minibatch_size": 1000}' --out bench/results/learning_metaworldmt10_clipped_std1_vs_ppo.json  # ~60 min
+# learning_metaworldmt1{,0}_clipped_vs_ppo: the same before the Meta-World recipe's std 1, i.e. with "policy_init_log_std": -0.5
 # the *_clipped_kl002_vs_ppo results: the same with --training '{"target_kl": 0.02}' (the previous robot recipe);
 # learning_halfcheetahdir_clipped_nokl_vs_ppo: HalfCheetahDir with --training '{"target_kl": null}'
+# the *_clipped_std1_vs_ppo results: the policy starting at std 1, --training '{"policy_init_log_std": 0.0}'
+# (HalfCheetahDir, HalfCheetahVel, AntDir seed 0, PointGoals K=8; the Meta-World families' recipe, above;
+# the PPO runs merged in from the files above with --render NEW.json OLD.json:ppo)
+# learning_metaworldmt10_clipped_std1_kl02_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "kl_coeff": 0.2}' too
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case

@@ -154,8 +154,9 @@ class EmbedPGConfig(AlgorithmConfig):
             policy_init_log_std: None or a float in [-5, 2]: the log-std of pi's Gaussian
                 actions at the start (continuous actions; its output bias), capped by the
                 action range's bound (`policy_log_std_max`). None: -0.5 (std 0.61). 0 (std 1)
-                is RLlib's PPO's start; on Meta-World MT10 it kept exploring where -0.5 had
-                stalled (docs/learning.md).
+                is RLlib's PPO's start: on Meta-World (MT1, MT10), whose returns stalled while
+                the policy's entropy fell, it learned more tasks; on HalfCheetah and Ant it did
+                worse (docs/learning.md, "The policy's starting std").
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
