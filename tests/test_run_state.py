@@ -30,6 +30,12 @@ def _start(argv):
                             env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
 
 
+def _resume(storage, timeout=600):
+    """`rllib train ... --resume` of `_train_argv`'s run, to its end."""
+    return subprocess.run([*CLI, *_train_argv(storage), "--resume"], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=timeout)
+
+
 def _wait_for_complete_checkpoint(experiment: Path, index: int, proc, timeout=240):
     """Until the trial's checkpoint_<index> is complete (its manifest, written last, is there)."""
     pattern = str(experiment / "*" / f"checkpoint_{index:06d}" / "checkpoint_manifest.json")
@@ -123,8 +129,7 @@ def test_a_hangup_of_the_whole_session_ends_the_run_as_ctrl_c_does(tmp_path):
     assert "rllib: interrupted: 1 of 1 trials unfinished" in err and "  resume with: " in err
     assert "Traceback" not in err, err[-3000:]
     results_before = len(_iterations(experiment))
-    resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    resumed = _resume(tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     iterations = _iterations(experiment)
     assert iterations[-1] == ITERATIONS and len(iterations) > results_before
@@ -160,8 +165,7 @@ def test_a_hangup_after_the_terminal_is_gone_still_saves_and_exits_as_an_interru
     os.close(master)  # the terminal hangs up: its slave side answers with EIO from now on
     os.killpg(proc.pid, signal.SIGHUP)
     assert proc.wait(timeout=240) == 130
-    resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    resumed = _resume(tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _iterations(experiment)[-1] == ITERATIONS
 
@@ -191,8 +195,7 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     proc.communicate(timeout=60)
     newest, _ = _newest_complete_iteration(experiment)
     results_before = len(_iterations(experiment))
-    resumed = subprocess.run([*CLI, *_train_argv(tmp_path), "--resume"], cwd=REPO, capture_output=True, text=True,
-                             timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    resumed = _resume(tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     iterations = _iterations(experiment)
     # At most the one checkpoint written in the instant between its write and Tune's record of it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -43,7 +44,7 @@ def train_command(args) -> int:
     return EXIT_FAILED if results.errors else 0
 
 
-def stop_on_sigterm() -> None:
+def stop_on_signals() -> None:
     """SIGTERM (`kill`, `timeout`, a batch scheduler's stop) and SIGHUP (the terminal closed, an
     ssh session dropped) end the run as Ctrl-C does: Tune saves the experiment state and the
     trials stop, and the summary and resume line are printed (after SIGHUP to a terminal that
@@ -83,26 +84,23 @@ def _isatty(fd: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
 def ray_processes_ignore_hangup():
     """A context for starting a local Ray instance whose processes (GCS, raylet, workers) ignore
     SIGHUP: a closing terminal sends it to all of them, and with the GCS gone the driver could
     not stop the trials and save the experiment state. An ignored signal stays ignored in child
-    processes; the driver's own handler (`stop_on_sigterm`) is installed after ray.init."""
-    import contextlib
+    processes; the driver's own handler (`stop_on_signals`) is installed after ray.init."""
     import signal
     import threading
 
     if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def ignoring():
-        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGHUP, previous)
-    return ignoring()
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def check_local_cpus(experiment: Experiment, args) -> None:
@@ -140,7 +138,7 @@ def start_ray(args) -> None:
             ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                      object_store_memory=args.object_store_memory, include_dashboard=False, logging_level=level,
                      **quiet)
-    stop_on_sigterm()  # after ray.init, whose handler it replaces (train and regress alike)
+    stop_on_signals()  # after ray.init, whose handler it replaces (train and regress alike)
 
 
 def _check_reachable(address: str) -> None:

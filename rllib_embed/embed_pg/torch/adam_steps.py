@@ -66,8 +66,9 @@ def step_optimizers(optimizers: Sequence[torch.optim.Optimizer]) -> None:
         optimizers: torch optimizers whose parameters' `.grad` hold the gradients to apply.
     """
     groups: Dict[Tuple[Any, ...], List[torch.optim.Adam]] = {}
+    mergeable = MERGEABLE_TORCH and not _global_hooks()
     for optimizer in optimizers:
-        key = _merge_key(optimizer) if MERGEABLE_TORCH and not _global_hooks() else None
+        key = _merge_key(optimizer) if mergeable else None
         if key is None:
             optimizer.step()
         else:

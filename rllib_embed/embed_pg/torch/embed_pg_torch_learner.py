@@ -332,21 +332,18 @@ def clip_gradients_by_global_norm_foreach(gradients_dict: Dict[Any, Optional[tor
     them) and the same scaling, bit for bit, in two calls instead of two per tensor (four
     networks' clipping took about a tenth of a clipped-update step). Other cases: RLlib's.
     Returns the global norm (a 0-d tensor), as RLlib's does."""
-    grads = [g.detach() for g in gradients_dict.values() if g is not None]
+    grads = [g for g in gradients_dict.values() if g is not None]
     if grad_clip_by != "global_norm" or not grads:
         return clip_gradients(gradients_dict, grad_clip=grad_clip, grad_clip_by=grad_clip_by)
-    norms = torch.stack(torch._foreach_norm(grads, 2.0)).nan_to_num(neginf=-10e8, posinf=10e8)
-    total_norm = torch.norm(norms, 2.0).nan_to_num(neginf=-10e8, posinf=10e8)
-    clip_coeff = torch.clamp(grad_clip / torch.clamp(total_norm + 1e-6, min=grad_clip), max=1.0)
-    torch._foreach_mul_(grads, clip_coeff.to(grads[0].device))
+    (total_norm,), _ = clip_networks_by_global_norm_foreach([grads], grad_clip=grad_clip)
     return total_norm
 
 
 def clip_networks_by_global_norm_foreach(grads_per_network, *, grad_clip: float):
     """Each network's gradients (a list of tensors per network) clipped in place by that
-    network's global norm, exactly as `clip_gradients_by_global_norm_foreach` (RLlib's
-    `clip_gradients`, grad_clip_by="global_norm") would clip them one network at a time, with
-    one multi-tensor norm over all networks.
+    network's global norm, as RLlib's `clip_gradients` (grad_clip_by="global_norm") would clip
+    them one network at a time (its nan/inf norms mapped as RLlib maps them), with one
+    multi-tensor norm over all networks.
 
     Returns (the networks' global norms, 0-d tensors in order, 0 for a network with no
     gradient; a 0-d bool tensor: every tensor's norm was finite before clipping, i.e. no
