@@ -230,3 +230,46 @@ def test_each_networks_gradient_norm_is_reported_once_per_update(ray_session, up
     for net in ("policy", "embedding", "inference", "value"):
         norm = stats[f"gradients_{net}_global_norm"]
         assert 0.0 < float(norm) < float("inf"), (net, norm)
+
+
+def _quadratic_loss(learner, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return {"default_policy": sum((torch.randn(p.shape, generator=g) * p * p).sum()
+                                  for p in learner._params.values())}
+
+
+def test_compute_gradients_leaves_the_gradients_rllibs_would(learner):
+    """Stale gradients cleared and the loss's gradients left, as TorchLearner.compute_gradients
+    (each optimizer's zero_grad(set_to_none=True), then backward) leaves them, bit for bit."""
+    results = []
+    for compute in (learner.compute_gradients, lambda loss: TorchLearner.compute_gradients(learner, loss)):
+        for p in learner._params.values():
+            p.grad = torch.full_like(p, 7.0)  # stale: must not be added to
+        grads = compute(_quadratic_loss(learner))
+        results.append({pid: g.clone() for pid, g in grads.items()})
+    ours, rllibs = results
+    assert ours.keys() == rllibs.keys() == learner._params.keys()
+    for pid in ours:
+        assert torch.equal(ours[pid], rllibs[pid])
+
+
+def test_steps_trained_are_rllibs_sums_logged_once_per_update(ray_session):
+    """RLlib logs its step counts after every minibatch; the learner logs their sums once per
+    update: env and module steps trained = epochs x batch rows, the mean minibatch size, the
+    lifetime counts."""
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(update="clipped", num_epochs=3, minibatch_size=100).debugging(seed=5))
+    algo = config.build_algo()
+    try:
+        for n in (1, 2):
+            result = algo.train()
+            rows = result["env_runners"]["num_env_steps_sampled"]
+            stats, all_modules = result["learners"]["default_policy"], result["learners"]["__all_modules__"]
+            assert stats["num_module_steps_trained"] == all_modules["num_env_steps_trained"] == 3 * rows
+            assert all_modules["num_module_steps_trained"] == 3 * rows
+            assert all_modules["num_env_steps_trained_lifetime"] == 3 * rows * n
+            assert stats["module_train_batch_size_mean"] == pytest.approx(rows)  # one minibatch per epoch
+            assert stats["weights_seq_no"] == n
+    finally:
+        algo.stop()

@@ -52,7 +52,7 @@ def take_rows(batch: SampleBatch, index: np.ndarray) -> SampleBatch:
             return column
         if rows is None or rows.device != column.device:
             rows = torch.as_tensor(index, device=column.device)
-        return column[rows]
+        return torch.index_select(column, 0, rows)  # column[rows]'s values, with less indexing overhead
     return SampleBatch(tree.map_structure(take, dict(batch)))
 
 

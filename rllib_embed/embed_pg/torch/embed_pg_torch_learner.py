@@ -7,7 +7,8 @@ the score terms clipped as PPO's, V fitted in the same steps, optionally PPO's a
 penalty (kl_coeff; its beta is learner state, adapted after each update, checkpointed).
 """
 
-from typing import Any, Dict, Optional
+import functools
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -16,7 +17,9 @@ from ray.rllib.connectors.common.batch_individual_items import BatchIndividualIt
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 from ray.rllib.core.rl_module.apis import ValueFunctionAPI
-from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+from ray.rllib.utils.metrics import (ALL_MODULES, MODULE_TRAIN_BATCH_SIZE_MEAN, NUM_ENV_STEPS_SAMPLED_LIFETIME,
+                                     NUM_ENV_STEPS_TRAINED, NUM_ENV_STEPS_TRAINED_LIFETIME, NUM_MODULE_STEPS_TRAINED,
+                                     NUM_MODULE_STEPS_TRAINED_LIFETIME, WEIGHTS_SEQ_NO)
 from ray.rllib.utils.torch_utils import clip_gradients
 from ray.rllib.utils.typing import ModuleID, TensorType
 
@@ -42,7 +45,10 @@ class EmbedPGTorchLearner(TorchLearner):
         self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
         self._finite_checks = []  # set by postprocess_gradients, used by apply_gradients
         self._kl_coeffs: Dict[ModuleID, float] = {}  # the adaptive KL penalty's beta per module (kl_coeff)
-        self._last_kls: Dict[ModuleID, float] = {}  # the update's last minibatch's mean KL, for beta's adaptation
+        self._last_kls: Dict[ModuleID, TensorType] = {}  # the update's last minibatch's mean KL, for beta's adaptation
+        self._last_diagnostics: Dict[ModuleID, Dict[str, Any]] = {}  # the last step's stats to compute, per module
+        self._steps_trained: Dict[ModuleID, List[int]] = {}  # [rows, minibatches] per module, this update
+        self._env_steps_trained = 0  # this update's env steps over all minibatches
         config = self.config
         if self._learner_connector is not None and config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_before(
@@ -66,18 +72,53 @@ class EmbedPGTorchLearner(TorchLearner):
         # The per-term stats of the update's last step, as window=1 stats logged at every step
         # would report (and as RLlib's Learner.update logs the total loss): logging ~15 values
         # per minibatch cost more than a tenth of a clipped-update step.
+        # The ratios' diagnostics and p's entropy are computed here, from the last step's
+        # detached tensors: the same values, without ~20 small tensor ops in every step.
         for module_id, stats in self._last_stats.items():
+            for name, diagnostics in self._last_diagnostics.pop(module_id, {}).items():
+                value = diagnostics()
+                stats.update({f"{name}_{k}": v for k, v in value.items()} if isinstance(value, dict) else {name: value})
             self.metrics.log_dict(stats, key=module_id, window=1)
         self._last_stats = {}
         # The KL penalty's beta, adapted on the KL of the update's last minibatch, as RLlib's PPO
         # does (it peeks its window=1 `mean_kl_loss` after the update).
         for module_id, kl in self._last_kls.items():
+            kl = float(kl)
             config = self.config.get_config_for_module(module_id)
             coeff = adapt_kl_coeff(self.kl_coeff(module_id), kl, config.kl_target)
             self._kl_coeffs[module_id] = coeff
             self.metrics.log_dict({"mean_kl_loss": kl, "curr_kl_coeff": coeff}, key=module_id, window=1)
         self._last_kls = {}
+        self._log_update_steps_trained()
         super().after_gradient_based_update(timesteps=timesteps)
+
+    def _log_steps_trained_metrics(self, batch) -> None:
+        # RLlib's Learner.update logs eight step counts after every minibatch (about a
+        # twentieth of a clipped-update step); they are summed here and logged once per
+        # update by `_log_update_steps_trained`.
+        for module_id, module_batch in batch.policy_batches.items():
+            counts = self._steps_trained.setdefault(module_id, [0, 0])
+            counts[0] += len(module_batch)
+            counts[1] += 1
+        self._env_steps_trained += batch.env_steps()
+
+    def _log_update_steps_trained(self) -> None:
+        """The update's steps trained, as RLlib's `Learner._log_steps_trained_metrics` logs them per
+        minibatch: the same keys, reductions and sums; the mean minibatch size logged once per update."""
+        log = self.metrics.log_value
+        for module_id, (rows, minibatches) in self._steps_trained.items():
+            log((module_id, WEIGHTS_SEQ_NO), self._weights_seq_no, window=1)
+            log((module_id, MODULE_TRAIN_BATCH_SIZE_MEAN), rows / minibatches, reduce="mean")
+            log((module_id, NUM_MODULE_STEPS_TRAINED), rows, reduce="sum")
+            log((module_id, NUM_MODULE_STEPS_TRAINED_LIFETIME), rows, reduce="lifetime_sum", with_throughput=True)
+            log((ALL_MODULES, NUM_MODULE_STEPS_TRAINED), rows, reduce="sum", with_throughput=True)
+            log((ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME), rows, reduce="lifetime_sum",
+                with_throughput=True)
+        if self._steps_trained:
+            log((ALL_MODULES, NUM_ENV_STEPS_TRAINED), self._env_steps_trained, reduce="sum", with_throughput=True)
+            log((ALL_MODULES, NUM_ENV_STEPS_TRAINED_LIFETIME), self._env_steps_trained, reduce="lifetime_sum",
+                with_throughput=True)
+        self._steps_trained, self._env_steps_trained = {}, 0
 
     def kl_coeff(self, module_id: ModuleID) -> float:
         """The KL penalty's current beta for `module_id` (config.kl_coeff until adapted)."""
@@ -198,7 +239,7 @@ class EmbedPGTorchLearner(TorchLearner):
         num_segments = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
         num_segments *= len(batch[C.SEGMENT_ID]) / self._rows_in_batch if config.update == "clipped" else 1.0
         clip_param = config.clip_param if config.update == "clipped" else None
-        ratios: Dict[str, TensorType] = {}
+        ratios: Dict[str, Any] = {}
         kl_coeff = self.kl_coeff(module_id) if clip_param is not None and config.kl_coeff else 0.0
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
@@ -207,15 +248,20 @@ class EmbedPGTorchLearner(TorchLearner):
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
         stats = {name: value.detach() for name, value in terms.items()}
+        all_tasks_log_std = fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD].detach()
+        diagnostics = {"embedding_entropy": lambda: diag_gaussian_entropy(all_tasks_log_std).mean()}
         if clip_param is not None:
             if kl_coeff:  # the last minibatch's KL adapts beta (after_gradient_based_update)
-                self._last_kls[module_id] = float(ratios.pop("mean_kl_loss"))
-            stats.update(ratios)
-            if config.target_kl is not None and float(ratios["policy_kl"]) > config.target_kl:
-                self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
+                self._last_kls[module_id] = ratios.pop("mean_kl_loss")
+            if config.target_kl is not None:  # the early stop reads the policy's KL at every step
+                policy = ratios["policy"]()
+                ratios["policy"] = lambda: policy
+                if float(policy["kl"]) > config.target_kl:
+                    self._stop_epochs = True  # this minibatch still steps; the batch's remaining ones do not
+            diagnostics.update(ratios)
         stats["value_loss"] = value_loss.detach()
-        stats["embedding_entropy"] = diag_gaussian_entropy(fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD]).mean().detach()
         self._last_stats[module_id] = stats  # logged once, after the update's last step
+        self._last_diagnostics[module_id] = diagnostics
         return -terms["surrogate"] + config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
 
     def _value_only_pass(self, config) -> bool:
@@ -235,7 +281,20 @@ class EmbedPGTorchLearner(TorchLearner):
                    if isinstance(out, torch.Tensor) and out.requires_grad)
 
     def compute_gradients(self, loss_per_module, **kwargs):
-        grads = super().compute_gradients(loss_per_module, **kwargs)
+        if self._grad_scalers is None:
+            # TorchLearner.compute_gradients clears the gradients through each optimizer's
+            # zero_grad(set_to_none=True), a call that costs about as much as a small
+            # network's forward pass; setting every registered parameter's .grad to None
+            # does the same in one loop. The rest is that method's.
+            for param in self._params.values():
+                param.grad = None
+            total_loss = sum(loss_per_module.values())
+            if isinstance(total_loss, int) or total_loss.grad_fn is None:
+                return {}  # no loss, or every parameter frozen
+            total_loss.backward()
+            grads = {pid: p.grad for pid, p in self._params.items()}
+        else:
+            grads = super().compute_gradients(loss_per_module, **kwargs)
         if self._value_only_pass(self.config):
             # Only V steps in a value-only pass (under DDP the others hold zeros, which
             # would still move Adam's parameters).
@@ -377,10 +436,10 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
 
     `clip_param` (update="clipped") clips the score terms; their old densities are the env
     runners' `action_logp` and the learner's pre-update `embedding_logp_old`. With it,
-    `ratio_stats_out` (a dict) receives the KL and clip fraction of both ratios
-    (`policy_kl`, `policy_clip_fraction`, `embedding_kl`, `embedding_clip_fraction`).
+    `ratio_stats_out` (a dict) receives, as "policy" and "embedding", a zero-argument function
+    of each ratio's `ratio_stats` (its KL and clip fraction; called only where they are read).
     `kl_coeff` > 0 (with `clip_param`) adds the KL penalty on pi against the env runners'
-    action distribution (`ACTION_DIST_INPUTS`), and its batch mean as `mean_kl_loss`.
+    action distribution (`ACTION_DIST_INPUTS`), and its batch mean (a 0-d tensor) as `mean_kl_loss`.
     """
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
@@ -397,7 +456,7 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     old_log_p_z = batch[C.EMBEDDING_LOGP_OLD][first] if clip_param is not None else None
     if clip_param is not None and ratio_stats_out is not None:
         for name, log_prob, old in (("policy", log_pi, old_log_pi), ("embedding", log_p_z, old_log_p_z)):
-            ratio_stats_out.update({f"{name}_{k}": v for k, v in ratio_stats(log_prob, old, clip_param).items()})
+            ratio_stats_out[name] = functools.partial(ratio_stats, log_prob.detach(), old, clip_param)
     action_kl = None
     if clip_param is not None and kl_coeff:
         # KL(pi_old(.|s, z_old) || pi(.|s, z_phi)), as RLlib's PPO learner computes it.
