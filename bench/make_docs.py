@@ -21,7 +21,8 @@ python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (default
 python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    # ~15 min, all methods
 python3 bench/learning.py --num-tasks 8 --budget 120000 --out bench/results/learning_k8.json  # ~30 min
 python3 bench/learning.py --num-tasks 4 --methods clipped_seed ppo --out bench/results/learning_pointgoals_k4_clipped_vs_ppo.json  # ~5 min
-python3 bench/learning.py --num-tasks 8 --methods clipped_seed ppo --training '{"latent_dim": 8}' --out bench/results/learning_pointgoals_k8_clipped_vs_ppo.json  # ~8 min (latent_dim applies to EmbedPG)
+python3 bench/learning.py --num-tasks 8 --methods clipped_seed clipped_unbiased ppo --out bench/results/learning_pointgoals_k8_clipped_vs_ppo.json  # ~8 min (EmbedPG's latent_dim: 8, the default max(4, K))
+python3 bench/learning.py --num-tasks 8 --methods clipped_seed clipped_unbiased ppo --eval-every 5000 --out bench/results/learning_pointgoals_k8_every5k_clipped_vs_ppo.json  # ~6 min
 python3 bench/learning.py --num-tasks 16 --seeds 0 --methods clipped_seed ppo --training '{"latent_dim": 16}' --budget 200000 --out bench/results/learning_pointgoals_k16_clipped_vs_ppo.json  # ~6 min
 python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahdir_clipped_vs_ppo.json  # ~30 min
 python3 bench/learning.py --env HalfCheetahVel-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahvel_clipped_vs_ppo.json  # ~25 min

@@ -159,3 +159,16 @@ def test_the_module_runs_only_the_q_pass_its_estimator_needs(estimator, needed, 
         torch.testing.assert_close(out[getattr(C, key)], out_both[getattr(C, key)], rtol=0, atol=0)
     for key in (f"Q_MEAN_{unneeded}_ACTION", f"Q_LOG_STD_{unneeded}_ACTION"):
         assert getattr(C, key) not in out and getattr(C, key) in out_both
+
+
+@pytest.mark.parametrize("num_tasks, expected", [(2, 4), (4, 4), (8, 8), (16, 16)])
+def test_latent_dim_defaults_to_at_least_the_number_of_tasks(num_tasks, expected):
+    """latent_dim=None resolves to max(4, K) once K is known (the K skills start orthogonal);
+    a given latent_dim is kept, even below K."""
+    config = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": num_tasks})
+    assert config.latent_dim is None
+    config.validate()
+    assert config.latent_dim == config.model_config["latent_dim"] == expected
+    given = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 8}).training(latent_dim=3)
+    given.validate()
+    assert given.latent_dim == 3

@@ -56,7 +56,7 @@ def _refusal(settings_dict, env=POINT_GOALS) -> str:
     ("num_epochs", 2.0, "EmbedPGConfig.num_epochs must be an int >= 1 or None; got 2.0"),
     ("value_epochs", "3", "EmbedPGConfig.value_epochs must be an int >= 1; got '3'"),
     ("rollout_fragment_length", "auto", "EmbedPGConfig.rollout_fragment_length must be an int >= 1; got 'auto'"),
-    ("latent_dim", True, "EmbedPGConfig.latent_dim must be an int >= 1; got True"),
+    ("latent_dim", True, "EmbedPGConfig.latent_dim must be an int >= 1 or None; got True"),
     ("metrics_num_episodes_for_smoothing", 0, "EmbedPGConfig.metrics_num_episodes_for_smoothing must be an int >= 1"),
     ("num_env_runners", -1, "EmbedPGConfig.num_env_runners must be an int >= 0; got -1"),
     ("seed", -1, "EmbedPGConfig.seed must be an int in [0, 4294967295] or None; got -1"),
