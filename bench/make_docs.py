@@ -36,6 +36,7 @@ python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_s
 # (HalfCheetahDir, HalfCheetahVel, AntDir seed 0, PointGoals K=8; the Meta-World families' recipe, above;
 # the PPO runs merged in from the files above with --render NEW.json OLD.json:ppo)
 # learning_metaworldmt10_clipped_std1_kl02_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "kl_coeff": 0.2}' too
+# learning_metaworldmt10_clipped_std1_mb400_vs_ppo: MT10 with --training '{"minibatch_size": 400}' (seeds run one at a time, merged with --render)
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
