@@ -127,6 +127,8 @@ def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: in
     run = {"family": family_name, "method": method, "num_tasks": num_tasks, "seed": seed, "budget": budget,
            "solved": False, "steps_to_solve": None, "wall_s_to_solve": None, "steps_to_solve_sampled": None,
            "curve": [], "finished": False}
+    if method != "ppo":  # the run's own skill dimension (a default, max(4, K), is in no settings field)
+        run["latent_dim"] = algo.config.resolved_latent_dim
     next_eval, steps, train_wall = args.eval_every, 0, 0.0
     try:
         while steps < budget:

@@ -68,7 +68,7 @@ def measure(args) -> dict:
                                 "lr": ppo_cfg.lr}
     embed_cfg = algos["embedpg"].algo.config
     settings["embedpg"] = {"value_epochs": embed_cfg.value_epochs, "num_epochs": embed_cfg.num_epochs,
-                           "history_len": embed_cfg.history_len, "latent_dim": embed_cfg.latent_dim}
+                           "history_len": embed_cfg.history_len, "latent_dim": embed_cfg.resolved_latent_dim}
     settings["machine_before"] = machine()
     for timed in algos.values():
         timed.train(args.warmup)

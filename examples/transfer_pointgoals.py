@@ -53,7 +53,8 @@ EPISODES_FOR_SUCCESS = 50  # training episodes behind the "train success" column
 EVALUATION_EPISODES = 10  # greedy episodes after every iteration: the success criterion
 
 
-def train_skills(out: str, iterations: int, seed: int, num_goals: int = 4, check_every: int = 0) -> tuple[str, dict]:
+def train_skills(out: str, iterations: int, seed: int, num_goals: int = 4, check_every: int = 0,
+                 latent_dim: int = 4) -> tuple[str, dict]:
     """EmbedPG on PointGoals with ``num_goals`` goals on the unit circle, ``iterations`` at most.
 
     ``check_every`` > 0: every that many iterations the mean skill of every task is evaluated
@@ -63,7 +64,7 @@ def train_skills(out: str, iterations: int, seed: int, num_goals: int = 4, check
     config = (EmbedPGConfig()
               .environment(POINT_GOALS, env_config=env_config)
               .env_runners(num_env_runners=0, rollout_fragment_length=25)
-              .training(copies_per_task=2)
+              .training(copies_per_task=2, latent_dim=latent_dim)
               .debugging(seed=seed))
     algo = config.build_algo()
     start = time.time()
@@ -282,6 +283,9 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
     parser.add_argument("--num-goals", type=int, default=4, help="K: goals on the unit circle the skills train on")
+    parser.add_argument("--latent-dim", type=int, default=4,
+                        help="the skills' latent_dim (docs/transfer.md's runs: 4, also for --num-goals 8; the high-level "
+                             "learner's action has this many numbers)")
     parser.add_argument("--skill-check-every", type=int, default=0,
                         help="stop skill training early once the mean skill solves every goal, checked every N "
                              "iterations (0: train --skill-iterations)")
@@ -303,7 +307,7 @@ def main() -> None:
                                             "success_per_task": None, "checkpoint": args.skills}
     else:
         skills, skills_info = train_skills(args.out, args.skill_iterations, seed=0, num_goals=args.num_goals,
-                                           check_every=args.skill_check_every)
+                                           check_every=args.skill_check_every, latent_dim=args.latent_dim)
     print("skills:", skills, skills_info, flush=True)
     runs = []
     for task in args.tasks:

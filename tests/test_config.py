@@ -25,7 +25,7 @@ def test_defaults_are_the_seed_estimator_with_expectation_keeping_variance_reduc
         ("seed", "reward_to_go", "value", "task_mean")
     assert config.resolved_num_epochs == 1 and config.minibatch_size is None  # the derivation's one step
     assert config.num_envs_per_env_runner == 4  # K*D on the local runner
-    assert config.model_config["latent_dim"] == config.latent_dim
+    assert config.model_config["latent_dim"] == config.resolved_latent_dim == 4  # K = 4
 
 
 @pytest.mark.parametrize("copies_per_task, I, expected", [(2, 100, 200), (1, 50, 50), (3, 40, 120)])
@@ -166,9 +166,13 @@ def test_latent_dim_defaults_to_at_least_the_number_of_tasks(num_tasks, expected
     """latent_dim=None resolves to max(4, K) once K is known (the K skills start orthogonal);
     a given latent_dim is kept, even below K."""
     config = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": num_tasks})
-    assert config.latent_dim is None
     config.validate()
-    assert config.latent_dim == config.model_config["latent_dim"] == expected
+    assert config.latent_dim is None  # the field stays as given: a reused config re-resolves
+    assert config.resolved_latent_dim == config.model_config["latent_dim"] == expected
     given = EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 8}).training(latent_dim=3)
     given.validate()
-    assert given.latent_dim == 3
+    assert given.resolved_latent_dim == given.model_config["latent_dim"] == 3
+    # K from the env itself (MT10 has 10 tasks; env_config does not say)
+    mt10 = EmbedPGConfig().environment("rllib_embed/MetaWorldMT10-v0")
+    mt10.validate()
+    assert mt10.resolved_latent_dim == 10

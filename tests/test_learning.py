@@ -43,7 +43,7 @@ def test_clipped_update_solves_pointgoals_with_eight_tasks(ray_session):
     # advantages standardised over the batch (PointGoals' tasks pay on one scale), the clipped
     # update's default nets ([256, 256]) and skill spread (std 0.14).
     # Measured (bench/learning.py, seeds 0, 1, 2): every task's mean-skill success 1.0 at
-    # 30.8k / 20.8k / 30.8k env steps (multi-task PPO, same envs: 20.8k); the test (seed 0) allows 59.5k.
+    # 10.9k / 20.8k / 20.8k env steps (multi-task PPO, same envs: 20.8k); the test (seed 0) allows 59.5k.
     result, evaluation = _train("rllib_embed/PointGoals-v0", {"num_tasks": 8}, 60, I=62, copies_per_task=2,
                                 latent_dim=8, update="clipped", num_epochs=10, minibatch_size=250,
                                 normalize_advantages=True)

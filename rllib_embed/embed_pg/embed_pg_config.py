@@ -48,7 +48,7 @@ class EmbedPGConfig(AlgorithmConfig):
             algo_class = EmbedPG
         super().__init__(algo_class=algo_class)
         # The method.
-        self.latent_dim = None  # None: max(MIN_LATENT_DIM, K), resolved by validate()
+        self.latent_dim = None  # None: max(MIN_LATENT_DIM, K) (resolved_latent_dim)
         self.history_len = 4
         self.alpha1 = 0.01  # embedding entropy H[p(z|t)]
         self.alpha2 = 0.01  # log q(z|a,s^H) in the reward
@@ -125,8 +125,8 @@ class EmbedPGConfig(AlgorithmConfig):
         """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
 
         Args:
-            latent_dim: dimension of the skill space z. None (default): max(4, K), set by
-                `validate()` once K is known: with latent_dim >= K the K skills start
+            latent_dim: dimension of the skill space z. None (default): max(4, K)
+                (`resolved_latent_dim`): with latent_dim >= K the K skills start
                 orthogonal, equally far apart (docs/learning.md, "What mattered"; at K=8,
                 latent_dim 4 solved PointGoals at 30.8k / 20.8k / 30.8k env steps, latent_dim
                 8 at 10.9k / 20.8k / 20.8k).
@@ -264,11 +264,19 @@ class EmbedPGConfig(AlgorithmConfig):
         return float(self.policy_init_log_std)
 
     @property
+    def resolved_latent_dim(self) -> int:
+        """`latent_dim`, or where it is None max(MIN_LATENT_DIM, K), K as far as known (validate()
+        sets num_tasks from the env where neither the config nor env_config gives it)."""
+        if self.latent_dim is not None:
+            return self.latent_dim
+        return max(MIN_LATENT_DIM, self.resolved_num_tasks or 0)
+
+    @property
     def resolved_embedding_init_log_std(self) -> float:
         """`embedding_init_log_std`, or where it is None the update's: -2 clipped, -1 literal.
 
         The clipped update tells the skills apart from its first batches at std 0.14: PointGoals
-        K=8, env steps to solve at 0.37 -> 0.14, seeds 0 / 1 / 2, seed estimator 40.7k / 20.8k /
+        K=8 (at latent_dim 4), env steps to solve at 0.37 -> 0.14, seeds 0 / 1 / 2, seed estimator 40.7k / 20.8k /
         30.8k -> 30.8k / 20.8k / 30.8k, unbiased 40.7k / 30.8k / 50.6k -> 30.8k / 20.8k / 30.8k
         (docs/learning.md). The literal update's HalfCheetahDir run (tests/test_learning.py,
         seed 0) did not move either way within 120k env steps at 0.14; it keeps 0.37.
@@ -314,7 +322,7 @@ class EmbedPGConfig(AlgorithmConfig):
         # and refuses to run without its statistics (observation_statistics.py); normalize_actions:
         # the units of the policy's actions, which bound its std.
         return super()._model_config_auto_includes | {k: getattr(self, k) for k in _NETWORK_KEYS + (
-            "normalize_observations", "normalize_actions")} | {
+            "normalize_observations", "normalize_actions")} | {"latent_dim": self.resolved_latent_dim} | {
             f"{net}_hiddens": self.resolved_hiddens(net) for net in _NETS} | {
             "embedding_init_log_std": self.resolved_embedding_init_log_std,
             "policy_init_log_std": self.resolved_policy_init_log_std,
@@ -324,7 +332,7 @@ class EmbedPGConfig(AlgorithmConfig):
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
         # Before batching, so the per-episode noise lines up with each episode's row.
-        pipeline.insert_before(BatchIndividualItems, SampleSkillNoise(latent_dim=self.latent_dim))
+        pipeline.insert_before(BatchIndividualItems, SampleSkillNoise(latent_dim=self.resolved_latent_dim))
         if self.normalize_observations:
             # First: it rewrites the episodes' observations, which the later pieces read.
             pipeline.prepend(NormalizeObservations())
@@ -338,8 +346,6 @@ class EmbedPGConfig(AlgorithmConfig):
         self._validate_method()
         if not self.in_evaluation:  # evaluation samples whole episodes, from any runner count
             self._validate_sampling(env_tasks)
-        if self.latent_dim is None:  # where _validate_sampling did not resolve it: K as far as known
-            self.latent_dim = max(MIN_LATENT_DIM, self.resolved_num_tasks or 0)
 
     def _validate_method(self) -> None:
         # Numeric fields' types and ranges: config_checks.FIELDS, checked first in validate().
@@ -421,8 +427,6 @@ class EmbedPGConfig(AlgorithmConfig):
             # Without K the mapping cannot be checked (nor the local runner sized): ask the env.
             from rllib_embed.embed_pg.env_factory import count_tasks
             K = count_tasks(self.env, self.env_config)
-        if self.latent_dim is None:
-            self.latent_dim = max(MIN_LATENT_DIM, K or 0)
         if K is None:
             return
         self.num_tasks = K
