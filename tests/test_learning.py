@@ -91,7 +91,9 @@ def test_half_cheetah_forward_and_backward_tasks_run_their_own_ways(ray_session)
 def test_clipped_update_half_cheetah_runs_both_ways_within_100k_steps(ray_session):
     # update="clipped" at the robot recipe of docs/learning.md (K=2 x D=4, I=100: 800-step
     # batches, 10 epochs, minibatch 200, lr 3e-4, advantages standardised within each task,
-    # target_kl 0.02, alpha3 0.001; the clipped update's default [256, 256] nets). Measured
+    # target_kl 0.02, alpha3 0.001; the clipped update's default [256, 256] nets), without the
+    # KL penalty (kl_coeff 0.2) HalfCheetahDir's recipe has taken since (+243 / +424, +210 /
+    # +422, +162 / +265 at 100k with it). Measured
     # (bench/learning.py, seeds 0 / 1 / 2): mean-skill evaluation forward / backward +128 / +527,
     # +206 / +418, +78 / +469 at 100k env steps (multi-task PPO at 100k: about 0 / 0). This test's own seed-0 run (default torch threads,
     # its own evaluation episodes) is a different trajectory; it passed the bound of +100 on both.
