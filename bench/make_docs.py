@@ -36,6 +36,7 @@ python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_s
 # (HalfCheetahDir, HalfCheetahVel, AntDir seed 0, PointGoals K=8; the Meta-World families' recipe, above;
 # the PPO runs merged in from the files above with --render NEW.json OLD.json:ppo)
 # learning_metaworldmt10_clipped_std1_kl02_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "kl_coeff": 0.2}' too
+# learning_antdir_clipped_klcoeff02_vs_ppo: AntDir with --training '{"kl_coeff": 0.2}' (its recipe now)
 # learning_halfcheetahdir_clipped_klcoeff02_vs_ppo: HalfCheetahDir with --training '{"kl_coeff": 0.2}' (its recipe now)
 # learning_halfcheetahvel_clipped_klcoeff02_vs_ppo: HalfCheetahVel with --training '{"kl_coeff": 0.2}' (its recipe now; learning_halfcheetahvel_clipped_vs_ppo: without)
 # learning_metaworldmt10_clipped_std1_mb400_vs_ppo: MT10 with --training '{"minibatch_size": 400}' (seeds run one at a time, merged with --render)
