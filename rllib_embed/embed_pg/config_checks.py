@@ -38,7 +38,7 @@ class Field:
 
 FIELDS: Tuple[Field, ...] = (
     # The method (docs/equations.md).
-    Field("latent_dim", INT, 1, optional=True),  # None: max(4, K), set by EmbedPGConfig.validate
+    Field("latent_dim", INT, 1, optional=True),  # None: max(4, K), EmbedPGConfig.resolved_latent_dim
     Field("history_len", INT, 1),
     Field("alpha1", REAL, 0.0),
     Field("alpha2", REAL, 0.0),

@@ -19,7 +19,7 @@ BASELINES = (None, "value")
 EMBEDDING_BASELINES = (None, "task_mean")
 ACTIVATIONS = ("tanh", "relu", "elu")
 # model_config keys copied as they are; each net's widths go through resolved_hiddens.
-_NETWORK_KEYS = ("latent_dim", "history_len", "activation")
+_NETWORK_KEYS = ("history_len", "activation")  # latent_dim: resolved_latent_dim
 MIN_LATENT_DIM = 4  # latent_dim=None resolves to max(MIN_LATENT_DIM, K)
 _NETS = ("policy", "embedding", "inference", "value")
 _WIDTHS_BY_UPDATE = ("policy_hiddens", "value_hiddens")  # None: the update's default widths
