@@ -46,6 +46,13 @@ def parse_args(argv=None):
     return args
 
 
+def learner_seconds(row: dict) -> float:
+    """A row's learner time per iteration: its learner connectors (episodes -> train batch) and
+    gradient passes, without sampling, weight sync and the rest."""
+    split = row["split_s_per_iter"]
+    return split["learner_connector"] + split["gradient"]
+
+
 def measure(args) -> dict:
     settings = {"env": "rllib_embed/PointGoals-v0", "num_tasks": args.num_tasks, "copies_per_task": args.copies,
                 "rollout_fragment_length": args.fragment, "num_env_runners": args.num_env_runners,
@@ -89,6 +96,8 @@ def measure(args) -> dict:
         row["ratio_vs_ceiling"] = row["embedpg"]["steps_per_s"] / row["ceiling"]["steps_per_s"]
         row["ratio_clipped_vs_ppo_same_epochs"] = \
             row["embedpg_clipped"]["steps_per_s"] / row["ppo_same_epochs"]["steps_per_s"]
+        row["learner_ratio_clipped_vs_ppo_same_epochs"] = \
+            learner_seconds(row["ppo_same_epochs"]) / learner_seconds(row["embedpg_clipped"])
         rounds.append(row)
         print({k: round(v["steps_per_s"], 1) if isinstance(v, dict) else round(v, 3) for k, v in row.items()},
               file=sys.stderr, flush=True)
@@ -113,6 +122,8 @@ def measure(args) -> dict:
         "embedpg_clipped_steps_per_s": med("embedpg_clipped"),
         "ppo_same_epochs_steps_per_s": med("ppo_same_epochs"),
         "ratio_clipped_vs_ppo_same_epochs": median([r["ratio_clipped_vs_ppo_same_epochs"] for r in rounds]),
+        "learner_ratio_clipped_vs_ppo_same_epochs": median(
+            [r["learner_ratio_clipped_vs_ppo_same_epochs"] for r in rounds]),
         "split_s_per_iteration": {name: split(name) for name in
                                   ("embedpg", "ppo", "ppo_one_epoch", "embedpg_clipped", "ppo_same_epochs")},
         "rounds": rounds,
@@ -147,7 +158,17 @@ def markdown(data: dict) -> str:
             f"(train batch {s['train_batch']}), num_env_runners={s['num_env_runners']}; "
             f"{s['rounds']} interleaved rounds of {s['iterations_per_round']} iterations each; "
             f"{load_note(s)}, torch threads {s['machine_after']['torch_threads']}).\n\n"
-            + table(header, rows))
+            + table(header, rows) + learner_note(data))
+
+
+def learner_note(data: dict) -> str:
+    """The clipped update's learner speed beside PPO's (learner connectors + gradient passes)."""
+    if "learner_ratio_clipped_vs_ppo_same_epochs" not in data:
+        return ""  # a result from before the learner ratio
+    s = data["settings"]["clipped"]
+    return (f"\nLearner speed, the clipped update beside PPO at the same {s['num_epochs']} epochs and minibatch "
+            f"{s['minibatch_size']} (learner connectors + gradient passes per iteration, PPO's time / EmbedPG's, "
+            f"median of paired rounds): {data['learner_ratio_clipped_vs_ppo_same_epochs']:.3f}x.\n")
 
 
 def main(argv=None) -> dict:

@@ -56,6 +56,11 @@ def test_throughput_keys(ray_session, tmp_path):
     split = data["split_s_per_iteration"]["embedpg"]
     assert set(split) == set(throughput.PHASES) and split["sampling"] > 0 and split["gradient"] > 0
     assert "| EmbedPG |" in md and "PPO, 1 epoch" in md
+    # The learner ratio: PPO's connectors + gradient time over the clipped update's, in the round.
+    r0 = data["rounds"][0]
+    assert data["learner_ratio_clipped_vs_ppo_same_epochs"] == pytest.approx(
+        throughput.learner_seconds(r0["ppo_same_epochs"]) / throughput.learner_seconds(r0["embedpg_clipped"]))
+    assert "Learner speed, the clipped update beside PPO" in md
     # The timing wrappers are gone once the algorithms are stopped.
     import rllib_embed.embed_pg.embed_pg as embed_pg_module
     assert not hasattr(embed_pg_module, "_bench_original_sample")

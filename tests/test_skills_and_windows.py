@@ -55,12 +55,12 @@ def sampled(ray_session):
     learner = algo.learner_group._learner
     batches = [learner._learner_connector(rl_module=learner.module, batch={}, episodes=eps, shared_data={},
                                           metrics=None)["default_policy"] for eps in chunks]
-    yield chunks, batches
+    yield chunks, batches, learner.module["default_policy"].unwrapped()
     algo.stop()
 
 
 def test_z_noise_is_constant_within_an_episode_and_differs_across_episodes(sampled):
-    chunks, _ = sampled
+    chunks, _, _ = sampled
     algo_latent_dim = 4  # latent_dim's default at K=2: max(4, K)
     noise_by_episode = {}
     for eps in chunks:
@@ -78,7 +78,7 @@ def test_z_noise_is_constant_within_an_episode_and_differs_across_episodes(sampl
 
 
 def test_windows_never_cross_episodes_and_continue_across_segments(sampled):
-    chunks, batches = sampled
+    chunks, batches, _ = sampled
     # Every observation of every episode, by (episode, time in episode), from the chunks themselves.
     observed = {}
     for eps in chunks:
@@ -100,3 +100,17 @@ def test_windows_never_cross_episodes_and_continue_across_segments(sampled):
         assert row == len(obs)
     # Segments were really cut mid-episode, so the lookback path was exercised.
     assert any(ep.t_started > 0 for eps in chunks for ep in eps)
+
+
+def test_the_entropy_bonus_is_that_of_the_policy_the_actions_were_drawn_from(sampled):
+    # H[pi(.|s_i, z)] is read off the sampling pass's distribution inputs; on-policy those are
+    # the learner's own pi at (s_i, z), value for value, and r_hat adds alpha3 times it.
+    _, batches, module = sampled
+    config = EmbedPGConfig()
+    for b in batches:
+        z = module.skill(b[Columns.OBS]["task"].float(), b[C.Z_NOISE].float())
+        with torch.no_grad():
+            dist = module.get_train_action_dist_cls().from_logits(module.policy_dist_inputs(b[Columns.OBS]["obs"], z))
+        torch.testing.assert_close(b[C.INTRINSIC_ENTROPY], dist.entropy(), rtol=0, atol=1e-6)
+        torch.testing.assert_close(b[C.AUGMENTED_REWARD], b[Columns.REWARDS].float() + config.alpha2
+                                   * b[C.INTRINSIC_LOG_Q] + config.alpha3 * b[C.INTRINSIC_ENTROPY])

@@ -1,7 +1,8 @@
 """Learner connector: augmented reward r_hat, returns, baselines and surrogate weights.
 
 Runs at the end of the learner pipeline on the batched tensors, with the learner's
-current networks and without gradient (R is a weight in the surrogate).
+current networks (pi's entropy: the sampling pass's distribution inputs, the same weights)
+and without gradient (R is a weight in the surrogate).
 """
 
 from typing import Any, Dict, List, Optional
@@ -28,7 +29,7 @@ def _values_and_next_values(module, obs, next_obs, z, time_left, step):
     last = torch.ones_like(step, dtype=torch.bool)
     last[:-1] = step[1:] == 0  # rows are contiguous per segment; the next segment starts at step 0
     flat = module.flat_obs(obs)
-    both = module.value(torch.cat([flat, module.flat_obs(next_obs)[last]]), torch.cat([z, z[last]]),
+    both = module.value(torch.cat([flat, module.flat_obs(next_obs[last])]), torch.cat([z, z[last]]),
                         torch.cat([time_left, time_left[last]]))
     values = both[:len(flat)]
     next_values = torch.empty_like(values)
@@ -80,8 +81,10 @@ class AugmentedRewardAndWeights(ConnectorV2):
         obs, task = b[Columns.OBS][OBS_KEY], b[Columns.OBS][TASK_KEY].float()
         emb_mean, emb_log_std = module.embedding_params(task)
         z = reparameterise(emb_mean, emb_log_std, b[C.Z_NOISE].float())
-        dist = module.get_train_action_dist_cls().from_logits(module.policy_dist_inputs(obs, z))
-        entropy = dist.entropy()
+        # H[pi(.|s_i, z)] of the distribution the action was drawn from: the sampling pass's
+        # inputs (RLlib's ACTION_DIST_INPUTS column; the same weights, as PPO's ACTION_LOGP),
+        # so the learner does not run pi over the batch again.
+        entropy = module.get_train_action_dist_cls().from_logits(b[Columns.ACTION_DIST_INPUTS]).entropy()
         q_mean, q_log_std = module.inference_params(module.action_features(b[Columns.ACTIONS]), b[C.OBS_WINDOW].float())
         log_q = diag_gaussian_log_prob(z, q_mean, q_log_std)
         reward = b[Columns.REWARDS].float()
