@@ -201,6 +201,27 @@ def test_minibatches_hold_whole_segments_and_cover_every_row_once(lengths, extra
             assert (segment_id[index] == s).sum() == (segment_id == s).sum()  # the whole segment
 
 
+
+def test_the_minibatch_iterator_gathers_whole_segments_without_the_connector_only_columns():
+    from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+    from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
+    segment_id = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    rows = torch.arange(10.0)
+    batch = MultiAgentBatch({"p": SampleBatch({"seg": segment_id, "x": rows, "obs": {"a": rows * 2},
+                                               "dropped": rows})}, env_steps=10)
+    it = SegmentMinibatchIterator(batch, segment_column="seg", num_epochs=3, minibatch_size=5,
+                                  rng=np.random.default_rng(7), should_stop=lambda: False, drop_columns=("dropped",))
+    minibatches = [mb.policy_batches["p"] for mb in it]
+    # Each epoch packs as segment_minibatch_indices does with the same generator.
+    rng, expected = np.random.default_rng(7), []
+    for _ in range(3):
+        expected += segment_minibatch_indices(segment_id.numpy(), 5, rng)
+    assert len(minibatches) == len(expected)
+    for mb, index in zip(minibatches, expected):
+        assert "dropped" not in mb and set(mb) == {"seg", "x", "obs"}
+        assert mb["x"].tolist() == index.tolist() and mb["obs"]["a"].tolist() == (2 * index).tolist()
+        assert mb["seg"].tolist() == segment_id[index].tolist()
+
 def _config(**training):
     return (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
             .env_runners(num_env_runners=0, rollout_fragment_length=10).training(**training))

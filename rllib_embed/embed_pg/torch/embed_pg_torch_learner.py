@@ -30,6 +30,11 @@ from rllib_embed.embed_pg.losses import embed_pg_surrogate, ratio_stats
 from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
 from rllib_embed.embed_pg.torch.adam_steps import step_optimizers
 
+# Read by the learner connectors (the weights come from them) and by no step of the update:
+# the clipped update's minibatches leave them out, so each step gathers fewer columns.
+CONNECTOR_ONLY_COLUMNS = (Columns.REWARDS, Columns.TERMINATEDS, Columns.TRUNCATEDS, C.NEXT_OBS, C.SEGMENT_ENV,
+                          C.INTRINSIC_LOG_Q, C.INTRINSIC_ENTROPY, C.AUGMENTED_REWARD)
+
 
 class EmbedPGTorchLearner(TorchLearner):
     """Minimises -J (J_seed or J_unbiased) plus V's squared error."""
@@ -157,7 +162,7 @@ class EmbedPGTorchLearner(TorchLearner):
         return SegmentMinibatchIterator(
             batch, segment_column=C.SEGMENT_ID, num_epochs=self.config.resolved_num_epochs,
             minibatch_size=self.config.resolved_minibatch_size(batch.count), rng=rng,
-            should_stop=lambda: self._stop_epochs)
+            should_stop=lambda: self._stop_epochs, drop_columns=CONNECTOR_ONLY_COLUMNS)
 
     def _uncompiled_update(self, batch: Dict, **kwargs):
         result = super()._uncompiled_update(batch, **kwargs)
