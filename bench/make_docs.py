@@ -70,6 +70,10 @@ def targets(throughput, memory) -> str:
             r = t["ratio_clipped_vs_ppo_same_epochs"]
             rows.append(["clipped update vs PPO at the same epochs and minibatch size", ">= 1.0x", f"{r:.2f}x",
                          "yes" if r >= 1.0 else "no"])
+        if "learner_ratio_clipped_vs_ppo_same_epochs" in t:
+            r = t["learner_ratio_clipped_vs_ppo_same_epochs"]
+            rows.append(["its learner alone (learner connectors + gradient passes) vs PPO's", ">= 1.0x",
+                         f"{r:.2f}x", "yes" if r >= 1.0 else "no"])
     if memory:
         cases = memory["cases"]
         by = {(c["algo"], c["num_tasks"], c["history_len"]): c for c in cases}
