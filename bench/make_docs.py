@@ -41,6 +41,7 @@ python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_s
 # learning_halfcheetahvel_clipped_klcoeff02_vs_ppo: HalfCheetahVel with --training '{"kl_coeff": 0.2}' (its recipe now; learning_halfcheetahvel_clipped_vs_ppo: without)
 # learning_metaworldmt10_clipped_std1_mb400_vs_ppo: MT10 with --training '{"minibatch_size": 400}' (seeds run one at a time, merged with --render)
 # learning_metaworldmt10_clipped_std1_batchnorm_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "normalize_advantages": true}' (the same way)
+# learning_metaworldmt10_clipped_std1_tb2000_vs_ppo: MT10 with --train-batch 2000 --training '{"minibatch_size": 200}' (the same way)
 python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
