@@ -27,42 +27,44 @@ METHODS = ("literal_seed", "literal_unbiased", "clipped_seed", "clipped_unbiased
 # Older result files named the literal update "embedpg".
 METHOD_ALIASES = {"embedpg_seed": "literal_seed", "embedpg_unbiased": "literal_unbiased"}
 
+INF = float("inf")
+# PPO's settings for each body, as published for it: keys of PPOConfig.training, plus `train_batch`
+# (env steps per batch), `mean_std_filter` (RLlib's MeanStdFilter on the observation) and the
+# model's `fcnet_hiddens` / `fcnet_activation`; the rest are RLlib's PPO defaults. RL Zoo's
+# settings are Stable-Baselines3's: no KL penalty (use_kl_loss False), no value clipping
+# (vf_clip_param inf), its max_grad_norm as grad_clip, its [64, 64] tanh nets unless it names
+# others, its observation normalisation as the MeanStdFilter (RL Zoo's VecNormalize also scales
+# rewards, which RLlib's PPO does not).
 PPO_SETTINGS = {
+    # tuned_configs/pointgoals-ppo.yaml: the regime that learned PointGoals.
     "pointgoals": {"train_batch": 1000, "num_epochs": 10, "minibatch_size": 128, "lr": 3e-4},
+    # Schulman et al. 2017, Table 3; RLlib's tuned_examples/ppo/halfcheetah-ppo.yaml; no value-loss
+    # clipping (RLlib's vf_clip_param=10 would clip every value error of returns in the hundreds).
     "mujoco": {"train_batch": 4000, "num_epochs": 10, "minibatch_size": 64, "lr": 3e-4, "gamma": 0.99,
-               "lambda_": 0.95, "clip_param": 0.2, "vf_clip_param": float("inf"), "mean_std_filter": True},
+               "lambda_": 0.95, "clip_param": 0.2, "vf_clip_param": INF, "mean_std_filter": True},
+    # RLlib's tuned_examples/ppo/pendulum_ppo.py (Pendulum-v1).
+    "pendulum": {"train_batch": 1024, "minibatch_size": 128, "lr": 2e-4, "gamma": 0.95, "lambda_": 0.5,
+                 "mean_std_filter": True, "fcnet_activation": "relu"},
+    # RL Zoo's hyperparams/ppo.yml, CartPole-v1 (its lr and clip decay linearly to 0: constant here).
+    "cartpole": {"train_batch": 256, "minibatch_size": 256, "num_epochs": 20, "lr": 1e-3, "gamma": 0.98,
+                 "lambda_": 0.8, "clip_param": 0.2, "grad_clip": 0.5, "vf_loss_coeff": 0.5, "use_kl_loss": False,
+                 "vf_clip_param": INF, "fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"},
+    # RL Zoo's hyperparams/ppo.yml, Reacher-v2.
+    "reacher": {"train_batch": 512, "minibatch_size": 32, "num_epochs": 5, "lr": 1.04e-4, "gamma": 0.9,
+                "lambda_": 1.0, "clip_param": 0.3, "grad_clip": 0.9, "vf_loss_coeff": 0.95, "use_kl_loss": False,
+                "vf_clip_param": INF, "mean_std_filter": True, "fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"},
+    # RL Zoo's hyperparams/ppo.yml, Hopper-v3 (its log_std_init=-2 has no RLlib counterpart).
+    "hopper": {"train_batch": 512, "minibatch_size": 32, "num_epochs": 5, "lr": 9.8e-5, "gamma": 0.999,
+               "lambda_": 0.99, "clip_param": 0.2, "grad_clip": 0.7, "vf_loss_coeff": 0.84, "entropy_coeff": 0.0023,
+               "use_kl_loss": False, "vf_clip_param": INF, "mean_std_filter": True, "fcnet_hiddens": [256, 256],
+               "fcnet_activation": "relu"},
 }
-
-# EmbedPG's clipped update (docs/learning.md): PPO's batch size and epochs per family kind;
-# minibatches hold whole segments, so minibatch_size is raised to I where it is smaller.
-# PointGoals' tasks pay on one scale: advantages standardised over the whole batch (as PPO's);
-# the robots' tasks do not (directions, speeds): the default, within each task. Robots: a
-# smaller policy-entropy weight (PPO's MuJoCo setting has none; at alpha3=0.01 HalfCheetahDir
-# seed 1's forward task was at +134 after 288k training steps, +265 at 0.001) and no KL stop
-# (PPO's; with the clipped update's [256, 256] nets a stop at 0.02 held HalfCheetahVel, AntDir,
-# MT1 and MT10 back). A family whose returns fall back late in training takes the stop at
-# 0.02 (`Family.clipped_extra`): HalfCheetahDir, whose tasks did without it. Meta-World's arm,
-# whose returns stalled while the policy's entropy fell (MT10: every task flat from 300k), starts
-# its policy at std 1 (`policy_init_log_std=0`, PPO's start): MT1 solved on 3 seeds of 3 (1 of 3
-# at std 0.61), MT10 3-4 tasks at success >= 0.5 (1-3); on HalfCheetahDir and AntDir std 1 was
-# worse (docs/learning.md), so the other bodies keep 0.61. HalfCheetahVel, whose seed 1 fell back late
-# (and was worse with the KL stop), takes PPO's adaptive KL penalty at RLlib's PPO default
-# (kl_coeff=0.2): 11 of 12 speed-seeds at or above PPO at 500k against 9 of 12 without; so does
-# HalfCheetahDir, beside its stop: 6 of 6 task-seeds at or above PPO at 300k against 4 of 6; and
-# AntDir: its mean return over directions at 500k higher on all three seeds (362 / 274 / 286 against
-# 226 / 224 / 254). The Meta-World families (MT10: the same means with it) do without.
-CLIPPED_SETTINGS = {
-    "pointgoals": {"train_batch": 1000, "num_epochs": 10, "minibatch_size": 250, "lr": 1e-3,
-                   "normalize_advantages": True},
-    "mujoco": {"train_batch": 800, "num_epochs": 10, "minibatch_size": 200, "lr": 3e-4, "lambda_": 0.95,
-               "clip_param": 0.2, "alpha3": 0.001},
-}
-
+_MODEL_KEYS = ("fcnet_hiddens", "fcnet_activation")
 
 @dataclass(frozen=True)
 class Family:
     env_id: str                  # the registered id
-    tuned_config: str            # tuned_configs/<file>: EmbedPG's layout and settings
+    tuned_config: Optional[str]  # tuned_configs/<file>: EmbedPG's layout and the literal update's settings
     success: bool                # the env reports info["success"]: steps to solve are measured
     budgets: Dict[Optional[int], int]  # env steps per run, by K (None: any K)
     eval_every: int              # env steps between evaluations
@@ -71,7 +73,9 @@ class Family:
     num_tasks: Optional[Tuple[int, ...]] = None  # default K list where env_config takes num_tasks
     fixed_tasks: Optional[int] = None            # K where the family fixes it
     quick_budget: int = 1000
-    clipped_extra: Dict[str, Any] = field(default_factory=dict)  # the clipped recipe's per-family fields
+    clipped_extra: Dict[str, Any] = field(default_factory=dict)  # fields a tuned config adds to the recipe
+    suite: bool = False          # a generality-suite family (bench/suite_envs.py): nobody tuned for it
+    copies_per_task: int = 2     # D where no tuned config gives it
 
     def budget(self, k: int) -> int:
         return self.budgets.get(k, self.budgets.get(None, max(self.budgets.values())))
@@ -83,32 +87,47 @@ FAMILIES: Dict[str, Family] = {
                             num_tasks=(4, 8)),
     "HalfCheetahDir-v0": Family("rllib_embed/HalfCheetahDir-v0", "halfcheetah-dir-embedpg.yaml", False,
                                 {None: 300_000}, 50_000, (100_000, 200_000, 300_000), "mujoco", fixed_tasks=2,
-                                quick_budget=4000, clipped_extra={"target_kl": 0.02, "kl_coeff": 0.2}),
+                                quick_budget=4000),
     "HalfCheetahVel-v0": Family("rllib_embed/HalfCheetahVel-v0", "halfcheetah-vel-embedpg.yaml", False,
                                 {None: 500_000}, 100_000, (250_000, 500_000), "mujoco", fixed_tasks=4,
-                                quick_budget=4000, clipped_extra={"kl_coeff": 0.2}),
+                                quick_budget=4000),
     "AntDir-v0": Family("rllib_embed/AntDir-v0", "antdir-embedpg.yaml", False,
-                        {None: 500_000}, 100_000, (250_000, 500_000), "mujoco", num_tasks=(4,), quick_budget=4000,
-                        clipped_extra={"kl_coeff": 0.2}),
+                        {None: 500_000}, 100_000, (250_000, 500_000), "mujoco", num_tasks=(4,), quick_budget=4000),
     "MetaWorldMT1-v0": Family("rllib_embed/MetaWorldMT1-v0", "metaworld-mt1-reach-embedpg.yaml", True,
                               {None: 150_000}, 25_000, (50_000, 100_000, 150_000), "mujoco", num_tasks=(4,),
-                              quick_budget=4000, clipped_extra={"policy_init_log_std": 0.0}),
+                              quick_budget=4000),
     "MetaWorldMT10-v0": Family("rllib_embed/MetaWorldMT10-v0", "metaworld-mt10-embedpg.yaml", True,
                                {None: 1_000_000}, 100_000, (250_000, 500_000, 1_000_000), "mujoco", fixed_tasks=10,
-                               quick_budget=4000, clipped_extra={"policy_init_log_std": 0.0}),
+                               quick_budget=4000),
+    # The generality suite (bench/suite_envs.py): bodies nobody tuned EmbedPG for.
+    "PendulumTargets-v0": Family("suite/PendulumTargets-v0", None, True, {None: 300_000}, 50_000,
+                                 (100_000, 200_000, 300_000), "pendulum", fixed_tasks=4, quick_budget=1024,
+                                 suite=True),
+    "CartPoleTargets-v0": Family("suite/CartPoleTargets-v0", None, True, {None: 300_000}, 50_000,
+                                 (100_000, 200_000, 300_000), "cartpole", fixed_tasks=4, quick_budget=256,
+                                 suite=True),
+    "ReacherTargets-v0": Family("suite/ReacherTargets-v0", None, True, {None: 300_000}, 50_000,
+                                (100_000, 200_000, 300_000), "reacher", fixed_tasks=4, quick_budget=512, suite=True),
+    "HopperTasks-v0": Family("suite/HopperTasks-v0", None, True, {None: 1_000_000}, 100_000,
+                             (300_000, 600_000, 1_000_000), "hopper", fixed_tasks=3, quick_budget=512, suite=True),
 }
+SUITE = tuple(name for name, family in FAMILIES.items() if family.suite)
 
 
 def family_of(name: str) -> Tuple[str, Family]:
-    """The family named `name` (with or without the `rllib_embed/` prefix); one-line ValueError otherwise."""
-    key = name.split("/", 1)[1] if name.startswith("rllib_embed/") else name
+    """The family named `name` (with or without its `rllib_embed/` or `suite/` prefix); one-line ValueError
+    otherwise."""
+    key = name.split("/", 1)[1] if name.startswith(("rllib_embed/", "suite/")) else name
     if key not in FAMILIES:
         raise ValueError(f"--env: unknown family {name!r}; allowed: {', '.join(FAMILIES)}")
     return key, FAMILIES[key]
 
 
 def tuned_embedpg(family: Family) -> Dict[str, Any]:
-    """The flat EmbedPG config keys of the family's tuned config (seed and stop removed)."""
+    """The flat EmbedPG config keys of the family's tuned config (seed and stop removed); a suite
+    family's: its env copies only."""
+    if family.tuned_config is None:
+        return {"copies_per_task": family.copies_per_task}
     from rllib_embed.cli.tuned_yaml import load_tuned_yaml
     _, experiment = load_tuned_yaml(os.path.join(REPO_ROOT, "tuned_configs", family.tuned_config))
     config = dict(experiment["config"])
@@ -143,40 +162,45 @@ def layout(family: Family, num_tasks: int) -> Dict[str, Any]:
 
 def embedpg_config(family: Family, method: str, num_tasks: int, seed: int, extra: Optional[Dict[str, Any]] = None,
                    train_batch: Optional[int] = None):
-    """EmbedPG at the family's tuned settings with `method`'s update and estimator (plus `extra`);
-    `train_batch` replaces the clipped recipe's env steps per batch."""
+    """EmbedPG with `method`'s update and estimator (plus `extra`, a dict of training fields).
+
+    Clipped methods: the general recipe, `EmbedPGConfig.from_ppo` of the family's PPO config
+    (`ppo_config`: the same env copies, batch and settings), plus the fields the family's tuned
+    config adds to it (`Family.clipped_extra`); `train_batch` replaces PPO's env steps per batch.
+    Literal methods: the family's tuned config (a suite family's: EmbedPG's defaults).
+    """
     from rllib_embed import EmbedPGConfig
-    tuned = tuned_embedpg(family)
-    tuned["env_config"] = layout(family, num_tasks)["env_config"]
     training = method_training(method)
     if training["update"] == "clipped":
-        # The clipped update samples PPO's batch from the same K*D copies (I = batch / (K*D)).
-        s = {**CLIPPED_SETTINGS[family.ppo], **family.clipped_extra}
-        copies = num_tasks * int(tuned.get("copies_per_task", 1))
-        batch = s.pop("train_batch")
-        tuned["rollout_fragment_length"] = max(1, (train_batch or batch) // copies)
-        s["minibatch_size"] = max(s["minibatch_size"], tuned["rollout_fragment_length"])
-        training.update(s)
+        config = EmbedPGConfig.from_ppo(ppo_config(family, num_tasks, seed, train_batch=train_batch))
+        return config.training(**{**training, **family.clipped_extra, **(extra or {})})
+    tuned = tuned_embedpg(family)
+    tuned["env_config"] = layout(family, num_tasks)["env_config"]
     config = EmbedPGConfig().update_from_dict({**tuned, "env": family.env_id})
     return (config.env_runners(num_env_runners=0, num_envs_per_env_runner=num_tasks * config.copies_per_task)
             .training(**{**training, **(extra or {})})  # --training overrides the recipe's fields
             .debugging(seed=seed))
 
 
-def ppo_config(family: Family, num_tasks: int, seed: int):
+def ppo_config(family: Family, num_tasks: int, seed: int, train_batch: Optional[int] = None):
     """RLlib's PPO at the family's PPO settings on the same K*D env copies (one local env runner)."""
     import rllib_embed  # noqa: F401  (registers the envs)
+    import suite_envs  # noqa: F401  (registers the suite's families)
     from ray.rllib.algorithms.ppo import PPOConfig
     from rllib_embed.embed_pg.callbacks import EmbedPGCallbacks
     lay = layout(family, num_tasks)
     s = dict(PPO_SETTINGS[family.ppo])
     copies = num_tasks * lay["copies_per_task"]
-    fragment = max(1, s.pop("train_batch") // copies)
+    fragment = max(1, (train_batch or s.pop("train_batch")) // copies)
+    s.pop("train_batch", None)
+    model = {key: s.pop(key) for key in _MODEL_KEYS if key in s}
     config = (PPOConfig()
               .environment(family.env_id, env_config={**lay["env_config"], "flat_obs": True})
               .env_runners(num_env_runners=0, num_envs_per_env_runner=copies, rollout_fragment_length=fragment)
               .callbacks(EmbedPGCallbacks)  # per-task training metrics, as EmbedPG's
               .debugging(seed=seed))
+    if model:
+        config.rl_module(model_config=model)
     if s.pop("mean_std_filter", False):
         from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
         config.env_runners(env_to_module_connector=lambda env, spaces=None, device=None: MeanStdFilter(

@@ -7,14 +7,14 @@
     python3 bench/learning.py --render a.json b.json --out merged.json   # tables and PNG of saved runs
     python3 bench/learning.py --render new.json old.json:ppo --out merged.json  # old.json's PPO runs only
 
-Families (`--env`): see bench/families.py (each family's EmbedPG layout and settings come from
-its tuned config; PPO gets its best sensible settings there, not its defaults). Methods
-(`--methods`): EmbedPG's `update` x `estimator` (literal_seed, literal_unbiased,
-clipped_seed, clipped_unbiased) and `ppo`; the clipped ones sample PPO's batch with the
-clipped recipe of bench/families.py (CLIPPED_SETTINGS). `--training JSON` adds EmbedPG
-training fields (e.g. '{"num_epochs": 10, "minibatch_size": 400}'); `--train-batch N` replaces
-the clipped recipe's env steps per batch (I = N / (K*D)). Every method samples from
-the same K*D env copies on one local env runner for the same env-step budget.
+Families (`--env`): see bench/families.py (each family's PPO settings are the ones published for
+its body; the generality suite's families, bench/suite_envs.py, are bodies nobody tuned EmbedPG
+for). Methods (`--methods`): EmbedPG's `update` x `estimator` (literal_seed, literal_unbiased,
+clipped_seed, clipped_unbiased) and `ppo`; the clipped ones are the general recipe,
+`EmbedPGConfig.from_ppo` of the family's PPO config (its env copies, batch and settings).
+`--training JSON` adds EmbedPG training fields (e.g. '{"kl_coeff": 0.0}'); `--train-batch N`
+replaces PPO's env steps per batch for the clipped methods. Every method samples from the same
+K*D env copies on one local env runner for the same env-step budget.
 
 Evaluation every `--eval-every` env steps: `--eval-episodes` episodes per task, each task
 pinned, with deterministic and with sampled actions (EmbedPG: each task's mean skill;
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--eval-episodes", type=int, default=3, help="episodes per task and action mode per evaluation")
     p.add_argument("--training", default="{}", help="JSON: extra EmbedPGConfig.training fields for EmbedPG methods")
     p.add_argument("--train-batch", type=int, help="env steps per batch of the clipped EmbedPG methods "
-                                                   "(I = train_batch / (K*D); default: the family's recipe)")
+                                                   "(I = train_batch / (K*D); default: the family's PPO batch)")
     p.add_argument("--quick", action="store_true", help="smallest K, seed 0, about one iteration per method")
     p.add_argument("--out", help="JSON path (default bench/results/learning_<family>.json; .md and .png beside it)")
     p.add_argument("--render", metavar="JSON", nargs="+", help="only rewrite the tables and PNG of saved results "

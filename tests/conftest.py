@@ -1,8 +1,15 @@
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# One torch thread per test process (and OpenMP thread for the processes it starts), as Ray
+# gives each of its workers: the networks are small, and with one thread per core two
+# threads wait on each other whenever the machine is busy (the suite took several times
+# longer on a loaded 2-core machine).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
 
 
 def start_local_ray():

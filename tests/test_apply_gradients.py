@@ -255,21 +255,23 @@ def test_compute_gradients_leaves_the_gradients_rllibs_would(learner):
 
 def test_steps_trained_are_rllibs_sums_logged_once_per_update(ray_session):
     """RLlib logs its step counts after every minibatch; the learner logs their sums once per
-    update: env and module steps trained = epochs x batch rows, the mean minibatch size, the
-    lifetime counts."""
+    update: module steps trained = epochs x batch rows, env steps trained = minibatches x batch
+    rows (RLlib's minibatch iterator gives each minibatch the whole batch's env steps, for PPO
+    too), the mean minibatch size, the lifetime counts."""
     config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
               .env_runners(num_env_runners=0, rollout_fragment_length=10)
-              .training(update="clipped", num_epochs=3, minibatch_size=100).debugging(seed=5))
+              .training(update="clipped", num_epochs=3, minibatch_size=10).debugging(seed=5))
     algo = config.build_algo()
     try:
         for n in (1, 2):
             result = algo.train()
             rows = result["env_runners"]["num_env_steps_sampled"]
+            assert rows == 20
             stats, all_modules = result["learners"]["default_policy"], result["learners"]["__all_modules__"]
-            assert stats["num_module_steps_trained"] == all_modules["num_env_steps_trained"] == 3 * rows
-            assert all_modules["num_module_steps_trained"] == 3 * rows
-            assert all_modules["num_env_steps_trained_lifetime"] == 3 * rows * n
-            assert stats["module_train_batch_size_mean"] == pytest.approx(rows)  # one minibatch per epoch
+            assert stats["num_module_steps_trained"] == all_modules["num_module_steps_trained"] == 3 * rows
+            assert all_modules["num_env_steps_trained"] == 6 * rows  # 3 epochs x 2 minibatches
+            assert all_modules["num_env_steps_trained_lifetime"] == 6 * rows * n
+            assert stats["module_train_batch_size_mean"] == pytest.approx(10)
             assert stats["weights_seq_no"] == n
     finally:
         algo.stop()

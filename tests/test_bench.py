@@ -124,23 +124,58 @@ def test_learning_quick_robot_family(ray_session, tmp_path, package, env, num_ta
 
 @pytest.mark.parametrize("name", list(families.FAMILIES))
 def test_every_family_gives_ppo_and_embedpg_the_same_env_copies(name):
+    """Both methods sample from the same K*D env copies; PPO gets its family's published settings
+    and the task's one-hot, EmbedPG's clipped update those settings through from_ppo, the literal
+    update the family's tuned config."""
     family = families.FAMILIES[name]
     k = families.default_num_tasks(family)[0]
-    embedpg = families.embedpg_config(family, "literal_seed", k, seed=0)
     ppo = families.ppo_config(family, k, seed=0)
-    copies = k * embedpg.copies_per_task
-    assert embedpg.num_env_runners == ppo.num_env_runners == 0
-    assert embedpg.num_envs_per_env_runner == ppo.num_envs_per_env_runner == copies
-    assert ppo.env_config == {**embedpg.env_config, "flat_obs": True}
     settings = families.PPO_SETTINGS[family.ppo]
+    for method in ("literal_seed", "clipped_seed"):
+        embedpg = families.embedpg_config(family, method, k, seed=0)
+        copies = k * embedpg.copies_per_task
+        assert embedpg.num_env_runners == ppo.num_env_runners == 0
+        assert embedpg.num_envs_per_env_runner == ppo.num_envs_per_env_runner == copies
+        assert ppo.env_config == {**embedpg.env_config, "flat_obs": True}
+        if family.fixed_tasks is None:
+            assert embedpg.env_config["num_tasks"] == k
     assert ppo.train_batch_size_per_learner == copies * ppo.rollout_fragment_length
     assert abs(ppo.train_batch_size_per_learner - settings["train_batch"]) < copies
-    assert (ppo.num_epochs, ppo.minibatch_size, ppo.lr) == (10, settings["minibatch_size"], 3e-4)
+    assert (ppo.minibatch_size, ppo.lr) == (settings["minibatch_size"], settings["lr"])
+    assert ppo.num_epochs == settings.get("num_epochs", 30)  # RLlib's PPO default where not published
+    assert (ppo._env_to_module_connector is not None) == settings.get("mean_std_filter", False)
     if family.ppo == "mujoco":  # RLlib's MuJoCo settings, with its observation filter
         assert (ppo.lambda_, ppo.clip_param, ppo.vf_clip_param) == (0.95, 0.2, float("inf"))
-        assert ppo._env_to_module_connector is not None
-    if family.fixed_tasks is None:
-        assert embedpg.env_config["num_tasks"] == k
+    # The general recipe: PPO's batch, minibatches, epochs and optimiser, nothing a family adds.
+    recipe = families.embedpg_config(family, "clipped_seed", k, seed=0)
+    assert recipe.update == "clipped" and recipe.estimator == "seed"
+    assert k * recipe.copies_per_task * recipe.rollout_fragment_length == ppo.train_batch_size_per_learner
+    assert (recipe.minibatch_size, recipe.num_epochs, recipe.lr, recipe.gamma, recipe.lambda_) == \
+        (ppo.minibatch_size, ppo.num_epochs, ppo.lr, ppo.gamma, ppo.lambda_)
+    assert recipe.normalize_observations == settings.get("mean_std_filter", False)
+    assert family.clipped_extra == {}
+
+
+def test_the_suite_families_are_built_as_a_user_would_and_hide_the_task():
+    """bench/suite_envs.py: K tasks through MultiTaskEnv; the policy's observation is the same
+    whichever the task (Reacher's goal is taken out of it); success is reported."""
+    import numpy as np
+    import suite_envs
+    assert set(families.SUITE) == {f"{name}-v0" for name in suite_envs.SUITE}
+    for name, (_, tasks) in suite_envs.SUITE.items():
+        env = suite_envs.creator(name)({})
+        assert env.num_tasks == len(tasks)
+        first = []
+        for k in range(env.num_tasks):
+            env.set_task(k)
+            obs, _ = env.reset(seed=3)
+            first.append(obs["obs"])
+            _, reward, _, _, info = env.step(env.action_space.sample())
+            assert np.isfinite(reward) and "success" in info and info["task_index"] == k
+        assert all(np.array_equal(first[0], o) for o in first[1:]), name  # the task is not in the observation
+        env.close()
+    with pytest.raises(ValueError, match="'num_tasks' must be an int in"):
+        suite_envs.creator("HopperTasks")({"num_tasks": 4})
 
 
 BAD_ARGS = {
@@ -159,12 +194,12 @@ def test_learning_bad_arguments_get_one_line_errors(case):
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
-def test_learning_clipped_methods_take_ppos_batch_and_whole_segment_minibatches():
+def test_learning_clipped_methods_take_ppos_batch_and_minibatches():
     _, family = families.family_of("PointGoals-v0")
     config = families.embedpg_config(family, "clipped_seed", 8, seed=0)
-    assert config.update == "clipped" and config.num_epochs == 10
+    assert config.update == "clipped" and config.num_epochs == 10 and config.minibatch_size == 128
     assert 8 * config.copies_per_task * config.rollout_fragment_length <= 1000  # PPO's batch
-    assert config.minibatch_size >= config.rollout_fragment_length
+    assert families.embedpg_config(family, "clipped_seed", 8, seed=0, train_batch=400).rollout_fragment_length == 25
     assert families.embedpg_config(family, "literal_seed", 4, seed=0).update == "literal"
 
 

@@ -5,7 +5,8 @@
 - GAE with lambda = 1 and no bootstrap is the literal reward-to-go; the bootstrap value enters
   at cuts and time-limit truncations and never after a termination (checked against RLlib's
   own `compute_value_targets` on hand-built episodes).
-- Minibatches hold whole segments; the KL early stop ends a batch's epochs.
+- Any set of rows (PPO's shuffled minibatches) gives an unbiased estimate of the objective:
+  a segment's terms are spread over its rows; the KL early stop ends a batch's epochs.
 - The adaptive KL penalty (kl_coeff): no gradient at the first minibatch, PPO's beta updates,
   and beta in the learner's checkpointed state.
 """
@@ -24,7 +25,6 @@ from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.connectors.augmented_returns import _values_and_next_values
 from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
-from rllib_embed.embed_pg.minibatches import segment_minibatch_indices
 from rllib_embed.embed_pg.returns import gae_advantages, segment_returns, standardize
 from rllib_embed.embed_pg.torch.embed_pg_torch_learner import surrogate_terms
 from tests.helpers import make_module, sample_batch
@@ -44,7 +44,7 @@ def _batch(module):
 
 def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3), kl_coeff=0.0, values=None):
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=GAMMA,
-                            alpha1=alphas[0], alpha2=alphas[1], alpha3=alphas[2], num_segments=2,
+                            alpha1=alphas[0], alpha2=alphas[1], alpha3=alphas[2], normalizer=2,
                             clip_param=clip_param, kl_coeff=kl_coeff)
     if values is not None:
         values.update({name: value.detach() for name, value in terms.items()})
@@ -90,6 +90,37 @@ def test_standardised_advantages_rescale_the_whole_objective(estimator):
     # alphas at 0: the pathwise terms vanish, and the scaled surrogate is the score term alone
     no_bonus = _term_gradients(module, batch, estimator, clip_param=0.2, alphas=(0.0, 0.0, 0.0))
     assert (scaled["surrogate"] - no_bonus["surrogate"]).norm() > 1e-4
+
+
+@pytest.mark.parametrize("clip_param", [None, 0.2])
+def test_segment_terms_spread_over_their_rows_give_the_same_objective(clip_param):
+    """log p(z|t) and alpha1 H[p] once per segment (the whole share on its first row) or spread
+    1/L over its L rows: the same surrogate and gradient on the whole batch. Spread, a
+    minibatch of any rows carries the segment terms of every segment it touches, and the
+    minibatches of a partition of the rows sum back to the batch's objective."""
+    module = make_module(num_tasks=2, history_len=2)
+    batch = _batch(module)
+    batch[C.EMBEDDING_WEIGHT] = torch.tensor([2.5, 2.5, 2.5, -1.5, -1.5, -1.5])  # each row: its segment's
+    first_values, spread_values = {}, {}
+    first = _term_gradients(module, {**batch, C.SEGMENT_SHARE: (batch[C.STEP_IN_SEGMENT] == 0).float()},
+                            "seed", clip_param, values=first_values)
+    spread = _term_gradients(module, {**batch, C.SEGMENT_SHARE: torch.full((2 * I,), 1.0 / I)},
+                             "seed", clip_param, values=spread_values)
+    for name in first:
+        torch.testing.assert_close(spread[name], first[name], rtol=1e-5, atol=1e-6, msg=name)
+        torch.testing.assert_close(spread_values[name], first_values[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert first["embedding_score_term"].norm() > 1e-3 and first["embedding_entropy_term"].norm() > 1e-4
+    # Rows {0, 4} and the other four: each minibatch's sum (normaliser 2 segments here) adds up.
+    parts = {}
+    for rows in ([0, 4], [1, 2, 3, 5]):
+        sub = {k: (v[rows] if isinstance(v, torch.Tensor) and v.shape[:1] == (2 * I,) else
+                   {kk: vv[rows] for kk, vv in v.items()} if isinstance(v, dict) else v) for k, v in batch.items()}
+        sub[C.SEGMENT_SHARE] = torch.full((len(rows),), 1.0 / I)
+        parts[tuple(rows)] = {}
+        _term_gradients(module, sub, "seed", clip_param, values=parts[tuple(rows)])
+        assert parts[tuple(rows)]["embedding_score_term"].abs() > 0  # both minibatches see log p(z|t)
+    for name in first_values:
+        torch.testing.assert_close(sum(p[name] for p in parts.values()), spread_values[name], rtol=1e-5, atol=1e-6)
 
 
 def test_clipped_term_stops_the_gradient_outside_the_trust_region():
@@ -184,44 +215,6 @@ def test_bootstrap_at_cuts_and_truncations_not_at_terminations(lambda_):
     assert abs(A[7].item() - (-2.0 - V(22.0))) < 1e-6
 
 
-@settings(max_examples=200, deadline=None)
-@given(lengths=st.lists(st.integers(1, 30), min_size=1, max_size=25), extra=st.integers(0, 60),
-       seed=st.integers(0, 2 ** 31 - 1), interleave=st.booleans())
-def test_minibatches_hold_whole_segments_and_cover_every_row_once(lengths, extra, seed, interleave):
-    segment_id = np.concatenate([np.full(n, s) for s, n in enumerate(lengths)])
-    if interleave:  # rows of a segment need not be contiguous
-        segment_id = np.random.default_rng(seed).permutation(segment_id)
-    minibatch_size = max(lengths) + extra
-    minibatches = segment_minibatch_indices(segment_id, minibatch_size, np.random.default_rng(seed))
-    rows = np.concatenate(minibatches)
-    assert sorted(rows.tolist()) == list(range(len(segment_id)))
-    for index in minibatches:
-        assert len(index) <= minibatch_size
-        for s in np.unique(segment_id[index]):
-            assert (segment_id[index] == s).sum() == (segment_id == s).sum()  # the whole segment
-
-
-
-def test_the_minibatch_iterator_gathers_whole_segments_without_the_connector_only_columns():
-    from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
-    from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
-    segment_id = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
-    rows = torch.arange(10.0)
-    batch = MultiAgentBatch({"p": SampleBatch({"seg": segment_id, "x": rows, "obs": {"a": rows * 2},
-                                               "dropped": rows})}, env_steps=10)
-    it = SegmentMinibatchIterator(batch, segment_column="seg", num_epochs=3, minibatch_size=5,
-                                  rng=np.random.default_rng(7), should_stop=lambda: False, drop_columns=("dropped",))
-    minibatches = [mb.policy_batches["p"] for mb in it]
-    # Each epoch packs as segment_minibatch_indices does with the same generator.
-    rng, expected = np.random.default_rng(7), []
-    for _ in range(3):
-        expected += segment_minibatch_indices(segment_id.numpy(), 5, rng)
-    assert len(minibatches) == len(expected)
-    for mb, index in zip(minibatches, expected):
-        assert "dropped" not in mb and set(mb) == {"seg", "x", "obs"}
-        assert mb["x"].tolist() == index.tolist() and mb["obs"]["a"].tolist() == (2 * index).tolist()
-        assert mb["seg"].tolist() == segment_id[index].tolist()
-
 def _config(**training):
     return (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
             .env_runners(num_env_runners=0, rollout_fragment_length=10).training(**training))
@@ -247,16 +240,17 @@ def test_bad_values_of_the_update_fields_name_the_field(field, value, words):
         _config(**{"update": "clipped", field: value}).validate()
 
 
-def test_minibatch_size_must_hold_whole_segments_and_belongs_to_the_clipped_update():
-    with pytest.raises(ValueError, match=r"minibatch_size must be None or an int >= rollout_fragment_length \(I=10\)"):
-        _config(update="clipped", minibatch_size=9).validate()
+def test_minibatch_size_belongs_to_the_clipped_update_and_may_split_segments():
     with pytest.raises(ValueError, match=r"minibatch_size must be None with update='literal'"):
         _config(minibatch_size=20).validate()
     with pytest.raises(ValueError, match=r"kl_coeff must be 0 with update='literal'"):
         _config(kl_coeff=0.2).validate()
     with pytest.raises(ValueError, match=r"advantages='gae' needs baseline='value'"):
         _config(update="clipped", baseline=None).validate()
-    _config(update="clipped", minibatch_size=10, num_epochs=4).validate()
+    _config(update="clipped", minibatch_size=3, num_epochs=4).validate()  # fewer rows than I = 10
+    with pytest.raises(ValueError, match=r"minibatch_size must be None or an int <= the batch's K\*D\*I = "
+                                         r"2\*2\*10 = 40 rows; got 41"):
+        _config(update="clipped", minibatch_size=41, copies_per_task=2).validate()
 
 
 def test_defaults_follow_the_update():
@@ -267,22 +261,24 @@ def test_defaults_follow_the_update():
 
 
 def test_clipped_update_steps_every_minibatch_and_the_kl_early_stop_ends_the_epochs(ray_session):
-    counts = {}
+    """40 rows (4 envs x I=10) in minibatches of 8 rows: 5 steps an epoch, 15 in 3 epochs;
+    with a KL stop at 1e-12 the first step (ratio 1, KL 0) and the second (KL > 1e-12) are
+    taken and every later minibatch leaves the weights alone (each Adam counts its steps)."""
+    steps = {}
     for target_kl in (None, 1e-12):
-        algo = _config(update="clipped", num_epochs=3, minibatch_size=10, target_kl=target_kl,
+        algo = _config(update="clipped", num_epochs=3, minibatch_size=8, target_kl=target_kl,
                        copies_per_task=2).debugging(seed=0).build_algo()
         try:
             result = algo.train()
             learner = algo.learner_group._learner
-            counts[target_kl] = learner._passes_this_update
+            steps[target_kl] = {net: {int(state["step"]) for state in learner.get_optimizer(
+                "default_policy", net).state.values()} for net in ("policy", "embedding", "inference", "value")}
             stats = result["learners"]["default_policy"]
             assert {"policy_kl", "policy_clip_fraction", "embedding_kl", "embedding_clip_fraction"} <= set(stats)
         finally:
             algo.stop()
-    # 4 envs x I=10 rows, one segment per env unless an episode ended inside: >= 4 minibatches an epoch.
-    assert counts[None] >= 3 * 4
-    # The first minibatch's KL is 0 (ratio 1); the second's is > 1e-12, after which the batch stops.
-    assert counts[1e-12] == 2
+    assert steps[None] == {net: {15} for net in ("policy", "embedding", "inference", "value")}
+    assert steps[1e-12] == {net: {2} for net in ("policy", "embedding", "inference", "value")}
 
 
 def test_one_value_pass_gives_each_rows_value_and_its_successors():

@@ -28,18 +28,23 @@ def test_defaults_are_the_seed_estimator_with_expectation_keeping_variance_reduc
     assert config.model_config["latent_dim"] == config.resolved_latent_dim == 4  # K = 4
 
 
-@pytest.mark.parametrize("copies_per_task, I, expected", [(2, 100, 200), (1, 50, 50), (3, 40, 120)])
+@pytest.mark.parametrize("copies_per_task, I, expected", [(2, 100, 200), (1, 50, 50), (3, 30, 90)])
 def test_clipped_update_defaults_to_ppos_epochs_and_quarter_batch_minibatches(copies_per_task, I, expected):
-    """update="clipped" alone gets PPO's 10 epochs and minibatches of a quarter of the batch in
-    whole segments, I * ceil(K*D / 4) (K = 4 here); explicit values are kept."""
+    """update="clipped" alone gets PPO's 10 epochs and minibatches of a quarter of the batch's
+    K*D*I rows (K = 4 here), shuffled anew each epoch; explicit values are kept and reach
+    `LearnerGroup.update`. The literal update steps on the whole batch."""
     config = _config(update="clipped", copies_per_task=copies_per_task)
     config.env_runners(rollout_fragment_length=I)
     config.validate()
     assert config.resolved_num_epochs == 10
-    batch = 4 * copies_per_task * I
-    assert config.resolved_minibatch_size(batch) == expected and expected % I == 0 and expected <= batch
-    config.training(num_epochs=3, minibatch_size=2 * I)
-    assert (config.resolved_num_epochs, config.resolved_minibatch_size(batch)) == (3, 2 * I)
+    assert config.resolved_minibatch_size == expected
+    assert config.minibatch_settings == {"minibatch_size": expected, "shuffle_batch_per_epoch": True}
+    config.training(num_epochs=3, minibatch_size=7, shuffle_batch_per_epoch=False)
+    assert (config.resolved_num_epochs, config.resolved_minibatch_size) == (3, 7)
+    assert config.minibatch_settings == {"minibatch_size": 7, "shuffle_batch_per_epoch": False}
+    literal = _config()
+    literal.validate()
+    assert literal.resolved_minibatch_size is None and literal.minibatch_settings == {}
 
 
 @pytest.mark.parametrize("update, default_widths, skill_log_std", [("literal", [64, 64], -1.0),
@@ -83,7 +88,7 @@ def test_history_len_sizes_the_episode_lookback():
     ("returns", "gae", r"\['reward_to_go', 'segment'\]"),
     ("baseline", "critic", r"\[None, 'value'\]"),
     ("embedding_baseline", "zero", r"\[None, 'task_mean'\]"),
-    ("activation", "gelu", r"\['tanh', 'relu', 'elu'\]"),
+    ("activation", "gelu", r"\['tanh', 'relu', 'elu', 'linear'\]"),
     ("normalize_observations", "yes", r"\[False, True\]"),
     ("latent_dim", 0, "int >= 1"),
     ("history_len", 1.5, "int >= 1"),

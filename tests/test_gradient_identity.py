@@ -43,7 +43,7 @@ def _grad(scalar, params):
 def _autograd_of_surrogate(module, batch):
     fwd = module.forward_train(batch)
     J = surrogate_terms(module, batch, fwd, estimator="seed", gamma=GAMMA, alpha1=A1, alpha2=A2, alpha3=A3,
-                        num_segments=2)["surrogate"]
+                        normalizer=2)["surrogate"]
     return {name: _grad(J, ps) for name, ps in _params(module).items()}
 
 
@@ -122,7 +122,7 @@ def test_discrete_policy_gradients_match_with_the_action_held_constant_in_q():
     batch, R = _batch(module)
     fwd = module.forward_train(batch)
     J = surrogate_terms(module, batch, fwd, estimator="seed", gamma=GAMMA, alpha1=A1, alpha2=A2, alpha3=A3,
-                        num_segments=2)["surrogate"]
+                        normalizer=2)["surrogate"]
     theta = list(module.policy_net.parameters())
     auto = _grad(J, theta)
     task, obs = batch[Columns.OBS]["task"], batch[Columns.OBS]["obs"]

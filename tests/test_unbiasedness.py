@@ -83,7 +83,7 @@ def _estimator_gradient(module, estimator, n, g):
              C.TIME_LEFT: torch.ones(n), C.SAMPLED_SKILL: z,
              C.POLICY_WEIGHT: r_hat, C.EMBEDDING_WEIGHT: r_hat}
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=0.99,
-                            alpha1=A1, alpha2=A2, alpha3=A3, num_segments=n)
+                            alpha1=A1, alpha2=A2, alpha3=A3, normalizer=n)
     groups = _groups(module)
     out = {k: _flat_grad(terms["surrogate"], ps) for k, ps in groups.items()}
     if estimator == "seed":

@@ -31,7 +31,8 @@ INTRINSIC_LOG_Q = "intrinsic_log_q"  # log q(z | a_i, s_i^H), no gradient
 INTRINSIC_ENTROPY = "intrinsic_entropy"  # H[pi(.|s_i, z)], no gradient
 AUGMENTED_REWARD = "augmented_reward"  # r_hat_i
 POLICY_WEIGHT = "policy_weight"  # weight of log pi(a_i|s_i,z_phi): R, or R_i, minus baseline
-EMBEDDING_WEIGHT = "embedding_weight"  # weight of log p(z|t): segment R minus its baseline
+EMBEDDING_WEIGHT = "embedding_weight"  # weight of log p(z|t): segment R minus its baseline, on each of its rows
+SEGMENT_SHARE = "segment_share"  # 1 / rows of the row's segment: its share of the segment's terms
 PATHWISE_SCALE = "pathwise_scale"  # 1 / std of the row's task's advantages where standardised, else 1
 VALUE_TARGETS = "value_targets"  # regression target of V(s_i, z)
 # Pre-update values for the clipped update's ratios (the learner's pass before the first epoch).

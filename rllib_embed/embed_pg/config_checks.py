@@ -55,6 +55,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("inference_lr", LR, 0.0, low_open=True, optional=True),
     Field("value_lr", LR, 0.0, low_open=True, optional=True),
     Field("vf_loss_coeff", REAL, 0.0),
+    Field("vf_clip_param", REAL, 0.0, low_open=True, optional=True),
     Field("grad_clip", REAL, 0.0, low_open=True, optional=True),
     Field("num_epochs", INT, 1, optional=True),
     Field("value_epochs", INT, 1),

@@ -110,6 +110,9 @@ class EmbedPG(Algorithm):
                 # num_epochs full passes; with several (DDP) learners also the value-only
                 # passes up to value_epochs (one learner runs those inside its last pass).
                 num_epochs=self.config.learner_passes,
+                # The clipped update: PPO's minibatches, rows shuffled anew each epoch
+                # (RLlib's minibatch iterator); the literal update: the whole batch.
+                **self.config.minibatch_settings,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
 

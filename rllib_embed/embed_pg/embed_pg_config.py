@@ -17,7 +17,7 @@ RETURNS = ("reward_to_go", "segment")
 ADVANTAGES = (None, "returns", "gae")
 BASELINES = (None, "value")
 EMBEDDING_BASELINES = (None, "task_mean")
-ACTIVATIONS = ("tanh", "relu", "elu")
+ACTIVATIONS = ("tanh", "relu", "elu", "linear")
 # model_config keys copied as they are; each net's widths go through resolved_hiddens.
 _NETWORK_KEYS = ("history_len", "activation")  # latent_dim: resolved_latent_dim
 MIN_LATENT_DIM = 4  # latent_dim=None resolves to max(MIN_LATENT_DIM, K)
@@ -77,6 +77,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.inference_lr = None
         self.value_lr = None
         self.vf_loss_coeff = 1.0
+        self.vf_clip_param = None  # clip each row's squared value error at this (RLlib's PPO: 10); None: not
         # Each network's gradient is rescaled to norm <= 1 (its direction kept): Adam's
         # running scale lags a sudden large score-function gradient, which without this
         # can undo a learned policy in one step. None gives the literal gradient step.
@@ -92,6 +93,7 @@ class EmbedPGConfig(AlgorithmConfig):
         self.advantages = None  # None: "returns" (literal) / "gae" (clipped)
         self.lambda_ = 0.95  # GAE's lambda (advantages="gae")
         self.clip_param = 0.2  # PPO's epsilon (update="clipped")
+        self.shuffle_batch_per_epoch = True  # clipped: minibatches of rows shuffled anew each epoch (PPO's)
         self.normalize_advantages = None  # None: "per_task" for the clipped update, False for the literal one
         self.target_kl = None  # clipped: stop a batch's epochs once a minibatch's KL(pi_old||pi) exceeds it
         self.kl_coeff = 0.0  # clipped: PPO's adaptive KL penalty, off at 0 (RLlib's PPO: 0.2)
@@ -117,7 +119,7 @@ class EmbedPGConfig(AlgorithmConfig):
         value_hiddens=NotProvided, activation=NotProvided, embedding_init_log_std=NotProvided,
         policy_init_log_std=NotProvided,
         policy_lr=NotProvided, embedding_lr=NotProvided, inference_lr=NotProvided, value_lr=NotProvided,
-        vf_loss_coeff=NotProvided, value_epochs=NotProvided,
+        vf_loss_coeff=NotProvided, vf_clip_param=NotProvided, value_epochs=NotProvided,
         update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
         normalize_advantages=NotProvided, target_kl=NotProvided, kl_coeff=NotProvided, kl_target=NotProvided,
         **kwargs,
@@ -151,7 +153,7 @@ class EmbedPGConfig(AlgorithmConfig):
                 (lists of layer widths). policy_hiddens and value_hiddens None: the update's
                 default, [64, 64] for the literal update, [256, 256] for the clipped one
                 (RLlib's default `fcnet_hiddens`, which its PPO uses; see `resolved_hiddens`).
-            activation: "tanh", "relu" or "elu".
+            activation: "tanh", "relu", "elu" or "linear" (RLlib's `fcnet_activation` names).
             embedding_init_log_std: None or a float in [-5, 2]: the log-std every task's
                 p(z|t) starts at (the means start orthogonal, 2*sqrt(2) apart). None: the
                 update's default, -1 (std 0.37) literal, -2 (std 0.14) clipped; see
@@ -165,6 +167,8 @@ class EmbedPGConfig(AlgorithmConfig):
             policy_lr, embedding_lr, inference_lr, value_lr: per-network learning
                 rates; None uses `lr`.
             vf_loss_coeff: weight of V's squared error.
+            vf_clip_param: None (default) or > 0: each row's squared value error is clipped at
+                this value, as RLlib's PPO does (its default 10).
             value_epochs: passes over each batch that fit V (update="literal"). Passes
                 beyond `num_epochs` fit V alone; the batch's weights were computed before
                 them, so the estimator keeps its expectation while the baseline improves.
@@ -218,6 +222,19 @@ class EmbedPGConfig(AlgorithmConfig):
         return super().environment(env, env_config=NotProvided if env_config is None else env_config, **kwargs)
 
     # ---- resolved values ---------------------------------------------------------------
+    @classmethod
+    def from_ppo(cls, ppo_config, *, copies_per_task: Optional[int] = None) -> "EmbedPGConfig":
+        """EmbedPG's clipped update at a PPO config's settings for the same body: env, env
+        runners, batch, minibatches, epochs, gamma, lambda_, lr, clip, gradient clipping, value
+        loss, KL penalty, network widths and activation, observation filter, seed.
+
+        See `rllib_embed.embed_pg.from_ppo.embedpg_from_ppo` for what is taken and how K*D
+        and I follow from PPO's env count and batch; raises ValueError (one line) where the
+        PPO config cannot be carried over.
+        """
+        from rllib_embed.embed_pg.from_ppo import embedpg_from_ppo
+        return embedpg_from_ppo(ppo_config, copies_per_task=copies_per_task)
+
     @property
     def resolved_num_tasks(self) -> Optional[int]:
         """K from the config or env_config; None until the env tells."""
@@ -285,13 +302,24 @@ class EmbedPGConfig(AlgorithmConfig):
             return -2.0 if self.update == "clipped" else -1.0
         return float(self.embedding_init_log_std)
 
-    def resolved_minibatch_size(self, batch_rows: int) -> int:
-        """Rows per minibatch of the clipped update: `minibatch_size`, or where it is None a
-        quarter of the batch in whole segments, I * ceil(K*D / 4) (at most the batch)."""
+    @property
+    def resolved_minibatch_size(self) -> Optional[int]:
+        """Rows per minibatch: the clipped update's `minibatch_size`, or where it is None a quarter
+        of the batch's K*D*I rows (rounded up); None (the whole batch) for the literal update."""
+        if self.update != "clipped":
+            return None
         if self.minibatch_size is not None:
             return self.minibatch_size
-        copies = (self.num_tasks or 1) * self.copies_per_task
-        return min(batch_rows, self.rollout_fragment_length * -(-copies // 4))
+        rows = (self.num_tasks or 1) * self.copies_per_task * self.rollout_fragment_length
+        return -(-rows // 4)
+
+    @property
+    def minibatch_settings(self) -> Dict[str, Any]:
+        """`LearnerGroup.update`'s minibatch arguments: the clipped update's minibatches of
+        shuffled rows (RLlib's `MiniBatchCyclicIterator`, as its PPO), none for the literal one."""
+        if self.update != "clipped":
+            return {}
+        return {"minibatch_size": self.resolved_minibatch_size, "shuffle_batch_per_epoch": self.shuffle_batch_per_epoch}
 
     @property
     def learner_passes(self) -> int:
@@ -394,10 +422,6 @@ class EmbedPGConfig(AlgorithmConfig):
                                  "step uses the whole K*D*I batch, as the derivation does (minibatches: "
                                  f"update='clipped'); got {self.minibatch_size!r}")
             return
-        I = self.rollout_fragment_length
-        if self.minibatch_size is not None and self.minibatch_size < I:
-            raise ValueError(f"EmbedPGConfig.minibatch_size must be None or an int >= rollout_fragment_length "
-                             f"(I={I}), so that a minibatch holds whole segments; got {self.minibatch_size!r}")
         if self.num_learners > 1:
             raise ValueError("EmbedPGConfig.update='clipped' runs on one learner (num_learners 0 or 1): the "
                              "learners' minibatch counts would differ and DDP would wait; "
@@ -430,6 +454,11 @@ class EmbedPGConfig(AlgorithmConfig):
         if K is None:
             return
         self.num_tasks = K
+        rows = K * self.copies_per_task * self.rollout_fragment_length
+        if self.update == "clipped" and self.minibatch_size is not None and self.minibatch_size > rows:
+            raise ValueError(f"EmbedPGConfig.minibatch_size must be None or an int <= the batch's K*D*I = "
+                             f"{K}*{self.copies_per_task}*{self.rollout_fragment_length} = {rows} rows; "
+                             f"got {self.minibatch_size}")
         if self.num_learners > K:
             raise ValueError(f"EmbedPGConfig.num_learners must be <= num_tasks ({K}): each learner trains on "
                              f"whole tasks (all D copies of a task); got {self.num_learners}")

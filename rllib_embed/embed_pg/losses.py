@@ -1,7 +1,12 @@
 """The EmbedPG surrogate objectives: one function per term, one per estimator.
 
-Each function returns a *sum* over rows (or segments); `embed_pg_surrogate`
-divides by the number of segments S = K*D, as the derivation's 1/(KD) sum_{k,d}.
+Each function returns a *sum* over rows; `embed_pg_surrogate` divides by a normaliser N:
+the number of segments S = K*D for the literal update (the derivation's 1/(KD) sum_{k,d}),
+the minibatch's row count for the clipped update (the objective per env step, PPO's mean
+over timesteps). A segment's own terms (log p(z|t), alpha1 H[p]) are spread over the rows
+that hold it, each row carrying a share of it (`segment_share`: 1/L for a segment of L
+rows, the shares of a segment summing to 1), so that any set of rows, whole segments or
+not, gives an unbiased estimate of the objective.
 Gradient ascent on the surrogate gives the estimator's gradients; the learner
 minimises its negative. `docs/equations.md` maps each term to the derivation.
 
@@ -31,7 +36,11 @@ def policy_score_term(log_pi: torch.Tensor, weight: torch.Tensor) -> torch.Tenso
 
 
 def embedding_score_term(log_p_z: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """sum_segments (R - b) * log p_phi(z | t), z the sampled constant (seed estimator only)."""
+    """sum_rows w_r * log p_phi(z | t), z the episode's sampled constant (seed estimator only).
+
+    w_r = share_r * (R - b) of the row's segment: summed over a segment's rows this is the
+    derivation's (R - b) * log p_phi(z | t), once per segment.
+    """
     return (weight.detach() * log_p_z).sum()
 
 
@@ -88,7 +97,8 @@ def policy_entropy_term(policy_entropy: torch.Tensor, discount: torch.Tensor, al
 
 
 def embedding_entropy_term(all_tasks_log_std: torch.Tensor, alpha1: float) -> torch.Tensor:
-    """alpha1 * 1/K * sum_k H[p_phi(. | t_k)] over all K tasks -> phi."""
+    """alpha1 * 1/K * sum_k H[p_phi(. | t_k)] over all K tasks -> phi (once per objective:
+    `embed_pg_surrogate` weighs it by the segments its rows stand for)."""
     return alpha1 * diag_gaussian_entropy(all_tasks_log_std).mean()
 
 
@@ -106,7 +116,8 @@ def embed_pg_surrogate(
     alpha1: float,
     alpha2: float,
     alpha3: float,
-    num_segments: float,
+    normalizer: float,
+    segment_share: torch.Tensor,
     clip_param: Optional[float] = None,
     old_log_pi: Optional[torch.Tensor] = None,
     old_log_p_z: Optional[torch.Tensor] = None,
@@ -114,7 +125,7 @@ def embed_pg_surrogate(
     action_kl: Optional[torch.Tensor] = None,
     kl_coeff: float = 0.0,
 ) -> Dict[str, torch.Tensor]:
-    """J_seed or J_unbiased of shared/notes/estimator.md, and each of its terms.
+    """J_seed or J_unbiased (docs/estimator.md), and each of its terms, as sums over rows / N.
 
     J_seed     = 1/S sum_{k,d} [ R (sum_i log pi(a_i|s_i,z_phi) + log p_phi(z|t))
                                  + sum_i gamma^i (alpha2 log q(z|a_i(theta,phi),s_i^H) + alpha3 H[pi(.|s_i,z_phi)]) ]
@@ -123,23 +134,32 @@ def embed_pg_surrogate(
                                  + sum_i gamma^i (alpha2 log q(z_phi|a_i,s_i^H) + alpha3 H[pi(.|s_i,z_phi)]) ]
                  + alpha1 1/K sum_k H[p_phi(.|t_k)]
 
+    Every input is per row ([B]); `log_p_z` and `embedding_weight` carry the row's segment's
+    log p(z|t) and weight (R - b). `segment_share` ([B]) is the row's share of its segment
+    (1/L on each of a segment's L rows, or 1 on its first row and 0 elsewhere): the segment terms
+    are sum_rows share * (...), and alpha1 H[p] is weighted by sum_rows share / N, the number of
+    segments the rows stand for over N. With N = S and every row of the batch this is J; with
+    N = m, the rows of a minibatch, its expectation over random rows is J / (B / S), the
+    objective per env step (B rows in the batch, B / S per segment on average).
+
     The caller passes `log_q` evaluated as the estimator requires, and for
     "unbiased" the embedding score term is dropped here.
 
-    With `clip_param` (update="clipped", estimator.md's "trust-region update"), each score
+    With `clip_param` (update="clipped", docs/estimator.md's "trust-region update"), each score
     term becomes `clipped_score_term` with its own old density: log pi_old(a_i|s_i,z_old)
-    per row, log p_old(z|t) per segment. The pathwise terms and alpha1 H[p] stay as they are.
+    and log p_old(z|t) per row (a row's share scales its weight, which the clip leaves
+    linear). The pathwise terms and alpha1 H[p] stay as they are.
 
     With `action_kl` ([B], KL(pi_old || pi) per row) and `kl_coeff` > 0, the clipped update's
-    KL penalty `kl_penalty_term` / S is subtracted (on the score terms' scale, as PPO's loss
+    KL penalty `kl_penalty_term` / N is subtracted (on the score terms' scale, as PPO's loss
     puts it beside its mean surrogate).
 
-    `pathwise_scale` ([B]; None: 1) multiplies each row's pathwise terms, and its mean the
-    alpha1 term: with standardised advantages it is 1 / std of the row's task's advantages,
-    so a task's whole objective is divided by the same number and alpha1..3 keep their
-    meaning (weights relative to the reward), as in the unstandardised objective. Without it
-    standardisation would scale the reward's terms alone: on HalfCheetahDir (rewards of a
-    few units per step) the entropy bonus outweighed the return and slowed learning.
+    `pathwise_scale` ([B]; None: 1) multiplies each row's pathwise terms, and its share-weighted
+    sum the alpha1 term: with standardised advantages it is 1 / std of the row's task's
+    advantages, so a task's whole objective is divided by the same number and alpha1..3 keep
+    their meaning (weights relative to the reward), as in the unstandardised objective.
+    Without it standardisation would scale the reward's terms alone: on HalfCheetahDir
+    (rewards of a few units per step) the entropy bonus outweighed the return.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
@@ -149,17 +169,18 @@ def embed_pg_surrogate(
             return literal_term(log_prob, weight)
         return clipped_score_term(log_prob, old_log_prob, weight, clip_param)
 
-    pathwise_discount = discount if pathwise_scale is None else discount * pathwise_scale.detach()
-    task_scale = 1.0 if pathwise_scale is None else pathwise_scale.detach().mean()
+    scale = torch.ones_like(discount) if pathwise_scale is None else pathwise_scale.detach()
+    share = segment_share.detach()
     terms = {
-        "policy_score_term": score(policy_score_term, log_pi, policy_weight, old_log_pi) / num_segments,
-        "inference_term": inference_term(log_q, pathwise_discount, alpha2) / num_segments,
-        "policy_entropy_term": policy_entropy_term(policy_entropy, pathwise_discount, alpha3) / num_segments,
-        "embedding_entropy_term": task_scale * embedding_entropy_term(all_tasks_log_std, alpha1),
+        "policy_score_term": score(policy_score_term, log_pi, policy_weight, old_log_pi) / normalizer,
+        "inference_term": inference_term(log_q, discount * scale, alpha2) / normalizer,
+        "policy_entropy_term": policy_entropy_term(policy_entropy, discount * scale, alpha3) / normalizer,
+        "embedding_entropy_term": embedding_entropy_term(all_tasks_log_std, alpha1) * (share * scale).sum() / normalizer,
     }
     if estimator == "seed":
-        terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight, old_log_p_z) / num_segments
+        terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight * share,
+                                              old_log_p_z) / normalizer
     if action_kl is not None and kl_coeff:
-        terms["kl_penalty_term"] = -kl_penalty_term(action_kl, kl_coeff) / num_segments
+        terms["kl_penalty_term"] = -kl_penalty_term(action_kl, kl_coeff) / normalizer
     terms["surrogate"] = sum(terms.values())
     return terms

@@ -49,7 +49,8 @@ class AugmentedRewardAndWeights(ConnectorV2):
       truncations (`returns.gae_advantages`); V's target is A_i + V(s_i, z).
     - embedding weight: the segment's return (R; with GAE the lambda-return from its first
       state), minus the mean return of the other segments of the same task from other envs
-      when embedding_baseline="task_mean" (free of z)
+      when embedding_baseline="task_mean" (free of z), on every row of the segment, and each
+      row's share of the segment's terms, segment_share = 1 / its rows
     - normalize_advantages: both weights standardised (mean 0, std 1) over the batch (True)
       or within each task ("per_task"); pathwise_scale = 1 / std of the row's policy weights
       (1 without standardisation), the factor of that row's pathwise terms in the loss.
@@ -118,7 +119,11 @@ class AugmentedRewardAndWeights(ConnectorV2):
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
         b[C.POLICY_WEIGHT] = weight.to(f32)
-        b[C.EMBEDDING_WEIGHT] = torch.zeros_like(reward).masked_scatter(first, emb_weight.to(f32))
+        # The segment's weight on each of its rows, each row holding 1/L of the segment's terms.
+        rows_per_segment = torch.bincount(seg)
+        b[C.EMBEDDING_WEIGHT] = torch.zeros(len(rows_per_segment), dtype=f32, device=reward.device).index_put(
+            (seg[first],), emb_weight.to(f32))[seg]
+        b[C.SEGMENT_SHARE] = 1.0 / rows_per_segment[seg].to(f32)
         b[C.PATHWISE_SCALE] = pathwise_scale.to(f32)
         b[C.VALUE_TARGETS] = value_target.to(f32)
         b[C.SAMPLED_SKILL] = z

@@ -10,14 +10,13 @@ penalty (kl_coeff; its beta is learner state, adapted after each update, checkpo
 import functools
 from typing import Any, Dict, List, Optional
 
-import numpy as np
 import torch
 
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 from ray.rllib.core.rl_module.apis import ValueFunctionAPI
-from ray.rllib.utils.metrics import (ALL_MODULES, MODULE_TRAIN_BATCH_SIZE_MEAN, NUM_ENV_STEPS_SAMPLED_LIFETIME,
+from ray.rllib.utils.metrics import (ALL_MODULES, MODULE_TRAIN_BATCH_SIZE_MEAN,
                                      NUM_ENV_STEPS_TRAINED, NUM_ENV_STEPS_TRAINED_LIFETIME, NUM_MODULE_STEPS_TRAINED,
                                      NUM_MODULE_STEPS_TRAINED_LIFETIME, WEIGHTS_SEQ_NO)
 from ray.rllib.utils.torch_utils import clip_gradients
@@ -27,13 +26,7 @@ from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
 from rllib_embed.embed_pg.losses import embed_pg_surrogate, ratio_stats
-from rllib_embed.embed_pg.minibatches import SegmentMinibatchIterator
 from rllib_embed.embed_pg.torch.adam_steps import step_optimizers
-
-# Read by the learner connectors (the weights come from them) and by no step of the update:
-# the clipped update's minibatches leave them out, so each step gathers fewer columns.
-CONNECTOR_ONLY_COLUMNS = (Columns.REWARDS, Columns.TERMINATEDS, Columns.TRUNCATEDS, C.NEXT_OBS, C.SEGMENT_ENV,
-                          C.INTRINSIC_LOG_Q, C.INTRINSIC_ENTROPY, C.AUGMENTED_REWARD)
 
 
 class EmbedPGTorchLearner(TorchLearner):
@@ -44,9 +37,8 @@ class EmbedPGTorchLearner(TorchLearner):
             return
         super().build()
         self._passes_this_update = 0  # passes over the current batch so far, this one included
-        self._rows_in_batch = 1  # rows of the whole batch, for a minibatch's share of the 1/(KD)
-        self._stop_epochs = False  # set by the KL early stop (target_kl)
-        self._env_steps_sampled = 0  # seeds the segment shuffle: the same for a resumed run
+        self._stop_epochs = False  # set by the KL early stop (target_kl): the batch's later minibatches do not step
+        self._skip_step = False  # this minibatch comes after the KL early stop
         self._last_stats: Dict[ModuleID, Dict[str, TensorType]] = {}  # the last step's terms, per module
         self._finite_checks = []  # set by postprocess_gradients, used by apply_gradients
         self._kl_coeffs: Dict[ModuleID, float] = {}  # the adaptive KL penalty's beta per module (kl_coeff)
@@ -71,7 +63,6 @@ class EmbedPGTorchLearner(TorchLearner):
         super().before_gradient_based_update(timesteps=timesteps)
         self._passes_this_update = 0
         self._stop_epochs = False
-        self._env_steps_sampled = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
 
     def after_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
         # The per-term stats of the update's last step, as window=1 stats logged at every step
@@ -145,25 +136,6 @@ class EmbedPGTorchLearner(TorchLearner):
         if KL_COEFFS in state:
             self._kl_coeffs = {m: float(c) for m, c in state[KL_COEFFS].items()}
 
-    def _create_iterator_if_necessary(self, *, training_data, num_epochs: int = 1, minibatch_size=None, **kwargs):
-        if self.config.update != "clipped":
-            return super()._create_iterator_if_necessary(
-                training_data=training_data, num_epochs=num_epochs, minibatch_size=minibatch_size, **kwargs)
-        # The clipped update: epochs over minibatches of whole segments (RLlib's iterators cut
-        # row ranges, which would split a segment's log p(z|t) row from its other rows).
-        batch = self._make_batch_if_necessary(training_data=training_data)
-        for module_id in list(batch.policy_batches):
-            if not self.should_module_be_updated(module_id, batch):
-                del batch.policy_batches[module_id]
-        if not batch.policy_batches:
-            return {}
-        self._rows_in_batch = max(batch.count, 1)
-        rng = np.random.default_rng([self.config.seed or 0, self._env_steps_sampled])
-        return SegmentMinibatchIterator(
-            batch, segment_column=C.SEGMENT_ID, num_epochs=self.config.resolved_num_epochs,
-            minibatch_size=self.config.resolved_minibatch_size(batch.count), rng=rng,
-            should_stop=lambda: self._stop_epochs, drop_columns=CONNECTOR_ONLY_COLUMNS)
-
     def _uncompiled_update(self, batch: Dict, **kwargs):
         result = super()._uncompiled_update(batch, **kwargs)
         extra = self.config.value_epochs - self.config.resolved_num_epochs
@@ -193,7 +165,7 @@ class EmbedPGTorchLearner(TorchLearner):
             obs, time_left, target = b[Columns.OBS][C.OBS_KEY], b[C.TIME_LEFT], b[C.VALUE_TARGETS]
             for _ in range(passes):
                 optimizer.zero_grad(set_to_none=True)
-                loss = config.vf_loss_coeff * torch.mean((module.value(obs, z, time_left) - target) ** 2)
+                loss = config.vf_loss_coeff * value_error(module.value(obs, z, time_left), target, config.vf_clip_param)
                 loss.backward()
                 if not self.config.torch_skip_nan_gradients:  # as RLlib's apply_gradients does
                     for p in params:
@@ -207,6 +179,7 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def compute_losses(self, *, fwd_out, batch, **kwargs):
         self._passes_this_update += 1  # counted before the loss: the pass's number, from 1
+        self._skip_step = self._stop_epochs  # after the KL early stop the batch's minibatches do not step
         return super().compute_losses(fwd_out=fwd_out, batch=batch, **kwargs)
 
     @classmethod
@@ -230,25 +203,31 @@ class EmbedPGTorchLearner(TorchLearner):
 
     def compute_loss_for_module(self, *, module_id: ModuleID, config, batch: Dict[str, Any],
                                 fwd_out: Dict[str, TensorType]) -> TensorType:
+        if self._skip_step:  # after the KL early stop: no step, and the last step's stats stay
+            return torch.zeros((), device=fwd_out[C.Z_PHI].device)
         module = self.module[module_id].unwrapped()
-        value_loss = torch.mean((fwd_out[Columns.VF_PREDS] - batch[C.VALUE_TARGETS]) ** 2) \
+        value_loss = value_error(fwd_out[Columns.VF_PREDS], batch[C.VALUE_TARGETS], config.vf_clip_param) \
             if config.baseline == "value" else None
         if self._value_only_pass(config):
             # An extra pass that only fits V (value_epochs > num_epochs). The weights of
             # this batch were computed with V before the update, so this leaves the
             # estimator's expectation as it is and gives the next batch a better baseline.
             return config.vf_loss_coeff * value_loss + self._ddp_touch_all_outputs(fwd_out)
-        # S = K*D, the derivation's 1/(KD). With L data-parallel learners, DDP averages the
-        # L gradients, so each learner's share of the sum over segments is scaled by L/(KD).
-        # A minibatch of whole segments holding a share f of the batch's rows stands for f*S.
-        num_segments = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
-        num_segments *= len(batch[C.SEGMENT_ID]) / self._rows_in_batch if config.update == "clipped" else 1.0
+        # The literal update: S = K*D, the derivation's 1/(KD). With L data-parallel learners,
+        # DDP averages the L gradients, so each learner's share of the sum over segments is
+        # scaled by L/(KD). The clipped update: the minibatch's rows, the objective per env step
+        # (PPO's mean over timesteps), so that lr, grad_clip and Adam's epsilon mean what they
+        # mean for PPO whatever the rows per segment.
+        if config.update == "clipped":
+            normalizer = float(len(batch[C.SEGMENT_ID]))
+        else:
+            normalizer = config.num_tasks * config.copies_per_task / max(config.num_learners, 1)
         clip_param = config.clip_param if config.update == "clipped" else None
         ratios: Dict[str, Any] = {}
         kl_coeff = self.kl_coeff(module_id) if clip_param is not None and config.kl_coeff else 0.0
         terms = surrogate_terms(module, batch, fwd_out, estimator=config.estimator, gamma=config.gamma,
                                 alpha1=config.alpha1, alpha2=config.alpha2, alpha3=config.alpha3,
-                                num_segments=num_segments, clip_param=clip_param, ratio_stats_out=ratios,
+                                normalizer=normalizer, clip_param=clip_param, ratio_stats_out=ratios,
                                 kl_coeff=kl_coeff)
         if value_loss is None:
             value_loss = torch.zeros((), device=fwd_out[C.Z_PHI].device)
@@ -286,6 +265,10 @@ class EmbedPGTorchLearner(TorchLearner):
                    if isinstance(out, torch.Tensor) and out.requires_grad)
 
     def compute_gradients(self, loss_per_module, **kwargs):
+        if self._skip_step:  # no gradient, so no optimizer moves (Adam skips parameters without one)
+            for param in self._params.values():
+                param.grad = None
+            return {}
         if self._grad_scalers is None:
             # TorchLearner.compute_gradients clears the gradients through each optimizer's
             # zero_grad(set_to_none=True), a call that costs about as much as a small
@@ -374,6 +357,15 @@ class EmbedPGTorchLearner(TorchLearner):
         return grads
 
 
+def value_error(values: torch.Tensor, targets: torch.Tensor, vf_clip_param: Optional[float] = None) -> torch.Tensor:
+    """V's loss: mean over rows of (V(s_i, z) - target_i)^2, each row's error clipped at
+    `vf_clip_param` where given (RLlib's PPO `vf_clip_param`; a clipped row adds no gradient)."""
+    error = (values - targets) ** 2
+    if vf_clip_param is not None:
+        error = torch.clamp(error, max=vf_clip_param)
+    return error.mean()
+
+
 KL_COEFFS = "kl_coeffs"  # learner state: the KL penalty's adapted beta per module
 
 
@@ -434,7 +426,7 @@ def clip_networks_by_global_norm_foreach(grads_per_network, *, grad_clip: float)
 
 def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType], *, estimator: str,
                     gamma: float, alpha1: float, alpha2: float, alpha3: float,
-                    num_segments: float, clip_param=None,
+                    normalizer: float, clip_param=None,
                     ratio_stats_out: Optional[Dict[str, TensorType]] = None,
                     kl_coeff: float = 0.0) -> Dict[str, TensorType]:
     """Evaluates the networks' outputs as the chosen estimator needs and returns its terms.
@@ -448,7 +440,11 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     """
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
-    first = step == 0  # z is constant over a segment: log p(z|t) once per segment
+    # Each row's share of its segment's terms (log p(z|t), alpha1 H[p]); hand-built batches
+    # without the column give the whole share to the segment's first row.
+    share = batch.get(C.SEGMENT_SHARE)
+    if share is None:
+        share = (step == 0).float()
     z_phi = fwd_out[C.Z_PHI]
     z = batch[C.SAMPLED_SKILL]  # the episode's sampled skill, a constant
     if estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
@@ -456,9 +452,9 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     else:  # log q(z_phi | a_i, s^H)
         log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
     log_pi = dist.logp(batch[Columns.ACTIONS])
-    log_p_z = diag_gaussian_log_prob(z[first], fwd_out[C.EMBEDDING_MEAN][first], fwd_out[C.EMBEDDING_LOG_STD][first])
+    log_p_z = diag_gaussian_log_prob(z, fwd_out[C.EMBEDDING_MEAN], fwd_out[C.EMBEDDING_LOG_STD])
     old_log_pi = batch[Columns.ACTION_LOGP] if clip_param is not None else None
-    old_log_p_z = batch[C.EMBEDDING_LOGP_OLD][first] if clip_param is not None else None
+    old_log_p_z = batch[C.EMBEDDING_LOGP_OLD] if clip_param is not None else None
     if clip_param is not None and ratio_stats_out is not None:
         for name, log_prob, old in (("policy", log_pi, old_log_pi), ("embedding", log_p_z, old_log_p_z)):
             ratio_stats_out[name] = functools.partial(ratio_stats, log_prob.detach(), old, clip_param)
@@ -473,13 +469,14 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
         log_pi=log_pi,
         policy_weight=batch[C.POLICY_WEIGHT],
         log_p_z=log_p_z,
-        embedding_weight=batch[C.EMBEDDING_WEIGHT][first],
+        embedding_weight=batch[C.EMBEDDING_WEIGHT],
         log_q=log_q,
         policy_entropy=dist.entropy(),
         discount=gamma ** step.float(),
         all_tasks_log_std=fwd_out[C.ALL_TASKS_EMBEDDING_LOG_STD],
         alpha1=alpha1, alpha2=alpha2, alpha3=alpha3,
-        num_segments=num_segments,  # S = K*D, the derivation's 1/(KD)
+        normalizer=normalizer,
+        segment_share=share,
         clip_param=clip_param,
         old_log_pi=old_log_pi,
         old_log_p_z=old_log_p_z,

@@ -38,7 +38,7 @@ INFERENCE_PASSES = ("reparameterised", "sampled")
 # (EmbedPGConfig.policy_init_log_std).
 POLICY_INIT_LOG_STD = -0.5
 
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "linear": nn.Identity}
 
 
 def _mlp(in_dim: int, hiddens: List[int], out_dim: int, activation: str, out_gain: float) -> nn.Sequential:
