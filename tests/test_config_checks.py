@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -243,3 +244,43 @@ def teardown_module(module):
     if report:
         with open(report, "w") as f:
             json.dump({"total": sum(OUTCOMES.values()), **dict(OUTCOMES.most_common())}, f, indent=1)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("grad_clip", -1, "grad_clip must be a finite number > 0 or None; got -1"),
+    ("lr", -1, "lr must be a finite number > 0"),
+    ("alpha1", -1, "alpha1 must be a finite number >= 0; got -1"),
+    ("history_len", -1, "history_len must be an int >= 1; got -1"),
+    ("alpha3", -1.0, "alpha3 must be a finite number >= 0; got -1.0"),
+    ("train_batch_size_per_learner", -1, "train_batch_size_per_learner must not be -1: RLlib reads -1 as 'not set'"),
+    ("evaluation_interval", -1, "evaluation_interval must not be -1: RLlib reads -1 as 'not set'"),
+])
+def test_build_algo_judges_minus_one_instead_of_rllib_swapping_in_the_default(field, value, words):
+    """RLlib's get_state drops every field equal to -1 (its "not set" marker) before validate()
+    runs, so build_algo() ran with the default in its place: now build_algo() and validate()
+    refuse it in one line naming the field, before any work, by the table's range where the
+    field has a row, else as the marker."""
+    from rllib_embed import EmbedPGConfig
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0))
+    setattr(config, field, value)
+    for call in (config.validate, config.build_algo):
+        with pytest.raises(ValueError, match=rf"EmbedPGConfig\.{words}") as e:
+            call()
+        assert "\n" not in str(e.value)
+
+
+def test_minus_one_where_it_is_a_valid_value_reaches_the_algorithm(ray_session):
+    """embedding_init_log_std=-1 (std 0.37) is in its range: RLlib's get_state used to drop it, so
+    the clipped update started at its default -2 instead; RLlib's own deprecated fields stay at -1."""
+    from rllib_embed import EmbedPGConfig
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})
+              .env_runners(num_env_runners=0).training(update="clipped", embedding_init_log_std=-1))
+    assert config.simple_optimizer == -1  # one of RLlib's deprecated fields
+    algo = config.build_algo()
+    try:
+        assert algo.config.embedding_init_log_std == -1
+        _, log_std = algo.get_module().embedding_params(torch.eye(2))
+        torch.testing.assert_close(log_std, torch.full_like(log_std, -1.0))
+    finally:
+        algo.stop()

@@ -92,6 +92,39 @@ def check_fields(config, fields: Tuple[Field, ...] = FIELDS, owner: Optional[str
     check_env_config_type(getattr(config, "env_config", None), owner)
 
 
+# RLlib's "not set" marker (`DEPRECATED_VALUE`): `AlgorithmConfig.get_state` drops every field
+# equal to it. tests/test_rllib_contract.py pins the value.
+RLLIB_UNSET = -1
+
+
+def is_unset_marker(value: Any) -> bool:
+    """True for a number equal to RLlib's "not set" marker (-1, -1.0; not True/False)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and value == RLLIB_UNSET
+
+
+def fields_rllib_would_drop(config) -> list:
+    """The fields of `config` equal to RLlib's "not set" marker whose default is not: RLlib's
+    `get_state` (which `build_algo()` goes through) would drop them, swapping in the default."""
+    defaults, names = None, []
+    for name, value in vars(config).items():
+        if is_unset_marker(value):
+            defaults = defaults or type(config)()
+            if not is_unset_marker(getattr(defaults, name, None)):
+                names.append(name)
+    return names
+
+
+def check_no_unset_marker(config, owner: Optional[str] = None) -> None:
+    """Raises ValueError (one line) for a field set to -1 (RLlib's "not set" marker) that the
+    table (`FIELDS`) does not judge: RLlib would read it as "not set" and use its default."""
+    owner = owner or type(config).__name__
+    judged = {field.name for field in FIELDS}
+    for name in fields_rllib_would_drop(config):
+        if name not in judged:
+            raise ValueError(f"{owner}.{name.lstrip('_')} must not be {RLLIB_UNSET}: RLlib reads {RLLIB_UNSET} "
+                             f"as 'not set' and would put its default in its place; got {_short(getattr(config, name))}")
+
+
 def check_env_config_type(env_config: Any, owner: str = "EmbedPGConfig") -> None:
     """env_config must be a dict (None: none given); RLlib would fail on it with an AttributeError."""
     if env_config is not None and not isinstance(env_config, Mapping):

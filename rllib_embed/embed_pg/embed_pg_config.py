@@ -7,7 +7,8 @@ from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from rllib_embed.embed_pg.config_checks import check_env_config, check_env_config_type, check_fields
+from rllib_embed.embed_pg.config_checks import (check_env_config, check_env_config_type, check_fields,
+                                                check_no_unset_marker)
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.connectors.sample_skill_noise import SampleSkillNoise
 from rllib_embed.embed_pg.losses import ESTIMATORS, UPDATES
@@ -366,8 +367,19 @@ class EmbedPGConfig(AlgorithmConfig):
             pipeline.prepend(NormalizeObservations())
         return pipeline
 
+    def get_state(self) -> Dict[str, Any]:
+        """RLlib's `get_state`, keeping the fields set to -1 that RLlib's drops as "not set" (its
+        `DEPRECATED_VALUE`): `build_algo()` goes through it before `validate()`, which would then
+        never see them and run with their defaults instead. Here validate() judges them."""
+        from rllib_embed.embed_pg.config_checks import fields_rllib_would_drop
+        state = super().get_state()
+        for name in fields_rllib_would_drop(self):
+            state[name] = getattr(self, name)
+        return state
+
     def validate(self) -> None:
         check_fields(self)  # every numeric field: type, range, finite (config_checks.FIELDS)
+        check_no_unset_marker(self)  # -1 in a field the table does not judge
         # Before env_config["num_tasks"] is read; K of a package env, as built for the check.
         env_tasks = None if self.in_evaluation else check_env_config(self)
         super().validate()
