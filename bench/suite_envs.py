@@ -8,8 +8,8 @@ the body's own observation carries its goal (Reacher), the goal's coordinates ar
 | family | body | K | horizon | what differs between tasks | reward per step | success (at the episode's end) |
 | --- | --- | --- | --- | --- | --- | --- |
 | PendulumTargets | Pendulum-v1 | 4 | 200 | swing up and balance; hold 0.3 rad either side of upright against gravity; stay down | -(angle error^2 + 0.1 thdot^2 + 0.001 u^2), -16 .. 0 | angle error < 0.2 rad, \|thdot\| < 1 |
-| CartPoleTargets | CartPole-v1 (discrete) | 4 | 500 | balance the pole while moving the cart to x_k | 1 - min(\|x - x_k\|, 1), 0 .. 1; the episode ends when the pole falls | pole still up, \|x - x_k\| < 0.25 |
-| ReacherTargets | MuJoCo Reacher-v5 | 4 | 50 | reach one of four fixed points (the goal not in the observation) | gymnasium's: -distance - \|a\|^2, about -0.3 .. 0 | distance < 0.03 |
+| CartPoleTargets | CartPole-v1 (discrete) | 4 | 500 | balance the pole while moving the cart to x_k | 1 - min(\|x - x_k\|, 2.4) / 2.4, 0 .. 1; the episode ends when the pole falls | pole still up, \|x - x_k\| < 0.25 |
+| ReacherTargets | MuJoCo Reacher-v5 | 4 | 50 | reach one of four fixed points (the goal not in the observation) | gymnasium's: -distance - \|a\|^2, about -0.3 .. 0 | distance < 0.05 |
 | HopperTasks | MuJoCo Hopper-v5 | 3 | 1000 | hop forward; hop backward; stand still | 1 (alive) + d * v_x (d = +1, -1) or - \|v_x\| (stand) - 0.001 \|a\|^2; ends when the hopper falls | not fallen; forward / backward: mean v_x over the episode > 0.5 m/s its way; stand: \|x\| < 0.5 m |
 
 Registered ids: `suite/<Family>-v0` (env_config: `num_tasks` <= the family's K).
@@ -58,7 +58,7 @@ class CartPoleTarget(gym.Wrapper):
         obs, _, terminated, truncated, info = self.env.step(action)
         distance = abs(float(obs[0]) - self.target)
         info = {**info, "success": not terminated and distance < 0.25}
-        return obs, 1.0 - min(distance, 1.0), terminated, truncated, info
+        return obs, 1.0 - min(distance, 2.4) / 2.4, terminated, truncated, info
 
 
 class ReacherTarget(gym.Wrapper):
@@ -83,7 +83,7 @@ class ReacherTarget(gym.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         distance = float(np.linalg.norm(obs[8:10]))
-        return self._obs(), reward, terminated, truncated, {**info, "success": distance < 0.03}
+        return self._obs(), reward, terminated, truncated, {**info, "success": distance < 0.05}
 
     def _obs(self):
         return self.env.unwrapped._get_obs()[self.KEEP].astype(np.float32)

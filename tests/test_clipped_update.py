@@ -353,3 +353,17 @@ def test_the_adapted_kl_coefficient_is_reported_and_checkpointed(ray_session, tm
         assert restored.learner_group._learner.kl_coeff("default_policy") == pytest.approx(0.2 * 1.5 ** 3)
     finally:
         restored.stop()
+
+
+def test_shuffle_rows_puts_every_column_in_one_random_order():
+    """The clipped update's batch reaches RLlib's minibatch iterator (which shuffles only after its
+    first pass) with its rows shuffled: every column, nested ones too, in the same order."""
+    from rllib_embed.embed_pg.connectors import ShuffleRows
+    rows = torch.arange(12.0)
+    batch = {"p": {"x": rows, "obs": {"a": rows * 2, "b": rows[:, None].repeat(1, 3)}, "scalar": torch.tensor(5.0)}}
+    np.random.seed(3)
+    out = ShuffleRows()(rl_module=None, batch=batch, episodes=[])["p"]
+    order = out["x"].long()
+    assert sorted(order.tolist()) == list(range(12)) and order.tolist() != list(range(12))
+    assert torch.equal(out["obs"]["a"], 2 * out["x"]) and torch.equal(out["obs"]["b"][:, 1], out["x"])
+    assert out["scalar"].item() == 5.0

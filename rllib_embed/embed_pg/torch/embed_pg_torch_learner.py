@@ -23,7 +23,7 @@ from ray.rllib.utils.torch_utils import clip_gradients
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_embed.embed_pg import columns as C
-from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights
+from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights, ShuffleRows
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy, diag_gaussian_log_prob
 from rllib_embed.embed_pg.losses import embed_pg_surrogate, ratio_stats
 from rllib_embed.embed_pg.torch.adam_steps import step_optimizers
@@ -58,6 +58,8 @@ class EmbedPGTorchLearner(TorchLearner):
                 returns=config.returns, baseline=config.baseline, embedding_baseline=config.embedding_baseline,
                 advantages=config.resolved_advantages, lambda_=config.lambda_,
                 normalize_advantages=config.resolved_normalize_advantages))
+            if config.update == "clipped" and config.shuffle_batch_per_epoch:
+                self._learner_connector.append(ShuffleRows())  # the first epoch's minibatches: random rows too
 
     def before_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
