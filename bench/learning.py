@@ -114,6 +114,30 @@ def evaluate(method: str, algo, episodes: int, seed: int) -> dict:
     return out
 
 
+def skill_means(algo):
+    """Each task's skill mean mu(t), [K, latent_dim] (numpy)."""
+    import torch
+    module = algo.get_module()
+    with torch.no_grad():
+        return module.embedding_params(torch.eye(module.num_tasks))[0].numpy()
+
+
+def skill_diagnostics(algo, result: dict, previous) -> dict:
+    """What the skill space looks like at an evaluation: how far the skill means are apart and how
+    far they moved since the last evaluation, p(z|t)'s mean std, and q's task accuracy."""
+    import torch
+    means = skill_means(algo)
+    module = algo.get_module()
+    with torch.no_grad():
+        log_std = module.embedding_params(torch.eye(module.num_tasks))[1].numpy()
+    gaps = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(len(means), 1)]
+    learner = result.get("learners", {}).get("default_policy", {})
+    return {"min_distance": round(float(gaps.min()), 3) if gaps.size else None,
+            "moved": round(float(np.linalg.norm(means - previous, axis=1).max()), 3),
+            "std": round(float(np.exp(log_std).mean()), 4),
+            "q_task_accuracy": learner.get("q_task_accuracy"), "_means": means}
+
+
 def all_solved(point: dict, mode: str) -> bool:
     success = point["eval"][mode].get("success")
     return bool(success) and min(success) >= 1.0
@@ -130,6 +154,7 @@ def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: in
     if method != "ppo":  # the run's own skill dimension (a default, max(4, K), is in no settings field)
         run["latent_dim"] = algo.config.resolved_latent_dim
     next_eval, steps, train_wall = args.eval_every, 0, 0.0
+    previous = skill_means(algo) if method != "ppo" else None
     try:
         while steps < budget:
             start = time.perf_counter()
@@ -145,6 +170,9 @@ def run_one(family_name: str, method: str, num_tasks: int, seed: int, budget: in
                      "eval": evaluate(method, algo, args.eval_episodes, seed),
                      "train_return_mean": runners.get("episode_return_mean"),
                      "train_min_success": runners.get("tasks", {}).get("min_success_mean")}
+            if method != "ppo":
+                point["skills"] = skill_diagnostics(algo, result, previous)
+                previous = point["skills"].pop("_means")
             run["curve"].append(point)
             print(f"{family_name} {method} K={num_tasks} seed={seed} steps={steps} wall={train_wall:.0f}s "
                   f"eval={json.dumps(point['eval'])}", file=sys.stderr, flush=True)

@@ -181,3 +181,20 @@ def test_latent_dim_defaults_to_at_least_the_number_of_tasks(num_tasks, expected
     mt10 = EmbedPGConfig().environment("rllib_embed/MetaWorldMT10-v0")
     mt10.validate()
     assert mt10.resolved_latent_dim == 10
+
+
+def test_the_local_learner_runs_on_one_torch_thread_unless_told_otherwise(ray_session):
+    """A script that builds the algorithm in its own process (local learner and env runner) gets
+    one torch thread, as Ray's workers do; local_torch_threads=None leaves torch's setting."""
+    import torch
+    before = torch.get_num_threads()
+    try:
+        for threads, expected in ((None, 2), (1, 1), (3, 3)):
+            torch.set_num_threads(2)
+            algo = _config(local_torch_threads=threads).env_runners(num_env_runners=0).build_algo()
+            algo.stop()
+            assert torch.get_num_threads() == expected, threads
+        with pytest.raises(ValueError, match=r"local_torch_threads must be an int >= 1 or None; got 0"):
+            _config(local_torch_threads=0).validate()
+    finally:
+        torch.set_num_threads(before)

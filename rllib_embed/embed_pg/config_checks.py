@@ -72,6 +72,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("num_env_runners", INT, 0),
     Field("num_envs_per_env_runner", INT, 1),
     Field("num_learners", INT, 0),
+    Field("local_torch_threads", INT, 1, optional=True),
     Field("num_cpus_per_env_runner", REAL, 0.0),
     Field("sample_timeout_s", REAL, 0.0, low_open=True, optional=True),
     Field("metrics_num_episodes_for_smoothing", INT, 1),

@@ -1,9 +1,11 @@
 """EmbedPG: one gradient step per round of I steps from each of the K x D environments."""
 
+import logging
 import os
 
 import cloudpickle
 import ray
+import torch
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -24,6 +26,8 @@ from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
 # Checkpoint entry of the per-task metric windows (EmbedPGCallbacks).
 TASK_EPISODE_WINDOWS = "task_episode_windows"
 
+logger = logging.getLogger(__name__)
+
 
 class EmbedPG(Algorithm):
     """Learning an embedding space for transferable skills, on RLlib's new API stack."""
@@ -35,6 +39,7 @@ class EmbedPG(Algorithm):
     def setup(self, config) -> None:
         # Before super().setup: the callbacks may already run in it.
         self.task_episode_windows = TaskEpisodeWindows(config.metrics_num_episodes_for_smoothing)
+        set_local_torch_threads(config)
         super().setup(config)
 
     def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
@@ -145,3 +150,19 @@ class EmbedPG(Algorithm):
             episodes, [e.custom_data[ENV_ID] for e in episodes], self.config.num_tasks,
             self.config.copies_per_task, num_learners)
         return {"episodes_refs": [ray.put(shard) for shard in shards]}
+
+
+def set_local_torch_threads(config) -> None:
+    """The torch threads of the process that builds the algorithm, where its learner or env runner
+    runs in it (num_learners=0 or num_env_runners=0): `config.local_torch_threads` (1 by default,
+    as Ray gives each of its workers; None leaves torch's own setting). The networks are small:
+    with torch's default of one thread per core, threads wait on each other whenever the machine is
+    busy (a busy 2-core machine took 20x longer per iteration). Said once in the log."""
+    threads = config.local_torch_threads
+    if threads is None or (config.num_learners > 0 and config.num_env_runners > 0):
+        return
+    if torch.get_num_threads() != threads:
+        logger.info("EmbedPG: torch uses %d thread(s) in this process, which runs the local learner or env "
+                    "runner (was %d; config.local_torch_threads=None keeps torch's setting)", threads,
+                    torch.get_num_threads())
+        torch.set_num_threads(threads)

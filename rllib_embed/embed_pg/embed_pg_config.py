@@ -109,6 +109,9 @@ class EmbedPGConfig(AlgorithmConfig):
         # with its task, instead of stopping training (RLlib's default is False); lost
         # remote env runners are restarted with theirs (RLlib's default, kept).
         self.restart_failed_sub_environments = True
+        # Torch threads of the process that builds the algorithm where the local learner or env
+        # runner runs in it (None: torch's own setting): EmbedPG.setup.
+        self.local_torch_threads = 1
 
     def training(
         self, *,
@@ -123,6 +126,7 @@ class EmbedPGConfig(AlgorithmConfig):
         vf_loss_coeff=NotProvided, vf_clip_param=NotProvided, value_epochs=NotProvided,
         update=NotProvided, advantages=NotProvided, lambda_=NotProvided, clip_param=NotProvided,
         normalize_advantages=NotProvided, target_kl=NotProvided, kl_coeff=NotProvided, kl_target=NotProvided,
+        local_torch_threads=NotProvided,
         **kwargs,
     ) -> "EmbedPGConfig":
         """Sets EmbedPG's hyper-parameters (plus any of `AlgorithmConfig.training`'s).
@@ -200,6 +204,11 @@ class EmbedPGConfig(AlgorithmConfig):
                 2 * kl_target and by 0.5 where it stayed under kl_target / 2, as RLlib's PPO
                 does; beta is part of the learner's checkpointed state.
             kl_target: > 0: the mean KL per update the penalty's beta is adapted towards.
+            local_torch_threads: torch threads (int >= 1) of the process that builds the
+                algorithm where its learner or env runner runs in it (num_learners=0 or
+                num_env_runners=0): 1 by default, as Ray gives each of its workers; None leaves
+                torch's setting (one thread per core), which is slower for these small networks
+                wherever the machine is busy.
             minibatch_size (RLlib's): update="clipped" only: None or an int >=
                 rollout_fragment_length, in rows; minibatches hold whole segments. None: a
                 quarter of the batch in whole segments, I * ceil(K*D / 4) (docs/learning.md's
