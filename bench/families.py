@@ -53,11 +53,11 @@ PPO_SETTINGS = {
     "reacher": {"train_batch": 512, "minibatch_size": 32, "num_epochs": 5, "lr": 1.04e-4, "gamma": 0.9,
                 "lambda_": 1.0, "clip_param": 0.3, "grad_clip": 0.9, "vf_loss_coeff": 0.95, "use_kl_loss": False,
                 "vf_clip_param": INF, "mean_std_filter": True, "fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"},
-    # RL Zoo's hyperparams/ppo.yml, Hopper-v3 (its log_std_init=-2 has no RLlib counterpart).
-    "hopper": {"train_batch": 512, "minibatch_size": 32, "num_epochs": 5, "lr": 9.8e-5, "gamma": 0.999,
-               "lambda_": 0.99, "clip_param": 0.2, "grad_clip": 0.7, "vf_loss_coeff": 0.84, "entropy_coeff": 0.0023,
-               "use_kl_loss": False, "vf_clip_param": INF, "mean_std_filter": True, "fcnet_hiddens": [256, 256],
-               "fcnet_activation": "relu"},
+    # RL Zoo's hyperparams/ppo.yml, InvertedPendulum-v3 (its batch_size 64 > its 32-step batch: 32).
+    "inverted_pendulum": {"train_batch": 32, "minibatch_size": 32, "num_epochs": 5, "lr": 2.22425e-4,
+                          "gamma": 0.999, "lambda_": 0.9, "clip_param": 0.4, "grad_clip": 0.3,
+                          "vf_loss_coeff": 0.19816, "use_kl_loss": False, "vf_clip_param": INF,
+                          "mean_std_filter": True, "fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"},
 }
 _MODEL_KEYS = ("fcnet_hiddens", "fcnet_activation")
 
@@ -108,8 +108,9 @@ FAMILIES: Dict[str, Family] = {
                                  suite=True),
     "ReacherTargets-v0": Family("suite/ReacherTargets-v0", None, True, {None: 300_000}, 50_000,
                                 (100_000, 200_000, 300_000), "reacher", fixed_tasks=4, quick_budget=512, suite=True),
-    "HopperTasks-v0": Family("suite/HopperTasks-v0", None, True, {None: 1_000_000}, 100_000,
-                             (300_000, 600_000, 1_000_000), "hopper", fixed_tasks=3, quick_budget=512, suite=True),
+    "InvertedPendulumTargets-v0": Family("suite/InvertedPendulumTargets-v0", None, True, {None: 200_000}, 25_000,
+                                         (50_000, 100_000, 200_000), "inverted_pendulum", fixed_tasks=4,
+                                         quick_budget=64, suite=True),
 }
 SUITE = tuple(name for name, family in FAMILIES.items() if family.suite)
 

@@ -10,7 +10,7 @@ the body's own observation carries its goal (Reacher), the goal's coordinates ar
 | PendulumTargets | Pendulum-v1 | 4 | 200 | swing up and balance; hold 0.3 rad either side of upright against gravity; stay down | -(angle error^2 + 0.1 thdot^2 + 0.001 u^2), -16 .. 0 | angle error < 0.2 rad, \|thdot\| < 1 |
 | CartPoleTargets | CartPole-v1 (discrete) | 4 | 500 | balance the pole while moving the cart to x_k | 1 - min(\|x - x_k\|, 2.4) / 2.4, 0 .. 1; the episode ends when the pole falls | pole still up, \|x - x_k\| < 0.25 |
 | ReacherTargets | MuJoCo Reacher-v5 | 4 | 50 | reach one of four fixed points (the goal not in the observation) | gymnasium's: -distance - \|a\|^2, about -0.3 .. 0 | distance < 0.05 |
-| HopperTasks | MuJoCo Hopper-v5 | 3 | 1000 | hop forward; hop backward; stand still | 1 (alive) + d * v_x (d = +1, -1) or - \|v_x\| (stand) - 0.001 \|a\|^2; ends when the hopper falls | not fallen; forward / backward: mean v_x over the episode > 0.5 m/s its way; stand: \|x\| < 0.5 m |
+| InvertedPendulumTargets | MuJoCo InvertedPendulum-v5 (continuous force) | 4 | 1000 | balance the pole with the cart held at x_k on its rail | 1 - min(\|x - x_k\|, 2) / 2, 0 .. 1; the episode ends when the pole tips past 0.2 rad | pole still up, \|x - x_k\| < 0.1 |
 
 Registered ids: `suite/<Family>-v0` (env_config: `num_tasks` <= the family's K).
 """
@@ -89,30 +89,23 @@ class ReacherTarget(gym.Wrapper):
         return self.env.unwrapped._get_obs()[self.KEEP].astype(np.float32)
 
 
-class HopperTask(gym.Wrapper):
-    """Hopper-v5 (1000 steps) hopping forward (+1), backward (-1) or standing still (0)."""
+class InvertedPendulumTarget(gym.Wrapper):
+    """MuJoCo InvertedPendulum-v5 (1000 steps) balanced with the cart at `target` (metres, rail [-1, 1])."""
 
-    def __init__(self, direction: int):
-        super().__init__(gym.make("Hopper-v5"))
-        self.direction = int(direction)
+    def __init__(self, target: float):
+        super().__init__(gym.make("InvertedPendulum-v5"))
+        self.target = float(target)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, self.env.observation_space.shape, np.float32)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        self._velocities = []
         return obs.astype(np.float32), info
 
     def step(self, action):
         obs, _, terminated, truncated, info = self.env.step(action)
-        v = float(info["x_velocity"])
-        self._velocities.append(v)
-        move = self.direction * v if self.direction else -abs(v)
-        reward = float(info["reward_survive"]) + move + float(info["reward_ctrl"])
-        if self.direction:
-            success = not terminated and self.direction * float(np.mean(self._velocities)) > 0.5
-        else:
-            success = not terminated and abs(float(info["x_position"])) < 0.5
-        return obs.astype(np.float32), reward, terminated, truncated, {**info, "success": success}
+        distance = abs(float(obs[0]) - self.target)
+        info = {**info, "success": not terminated and distance < 0.1}
+        return obs.astype(np.float32), 1.0 - min(distance, 2.0) / 2.0, terminated, truncated, info
 
 
 SUITE: Dict[str, tuple] = {
@@ -121,7 +114,7 @@ SUITE: Dict[str, tuple] = {
     "CartPoleTargets": (CartPoleTarget, (-1.2, -0.4, 0.4, 1.2)),
     "ReacherTargets": (ReacherTarget, tuple((0.15 * math.cos(a), 0.15 * math.sin(a))
                                             for a in (math.pi / 4, 3 * math.pi / 4, 5 * math.pi / 4, 7 * math.pi / 4))),
-    "HopperTasks": (HopperTask, (1, -1, 0)),
+    "InvertedPendulumTargets": (InvertedPendulumTarget, (-0.6, -0.2, 0.2, 0.6)),
 }
 
 

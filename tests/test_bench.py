@@ -175,7 +175,7 @@ def test_the_suite_families_are_built_as_a_user_would_and_hide_the_task():
         assert all(np.array_equal(first[0], o) for o in first[1:]), name  # the task is not in the observation
         env.close()
     with pytest.raises(ValueError, match="'num_tasks' must be an int in"):
-        suite_envs.creator("HopperTasks")({"num_tasks": 4})
+        suite_envs.creator("PendulumTargets")({"num_tasks": 5})
 
 
 BAD_ARGS = {

@@ -367,3 +367,45 @@ def test_shuffle_rows_puts_every_column_in_one_random_order():
     assert sorted(order.tolist()) == list(range(12)) and order.tolist() != list(range(12))
     assert torch.equal(out["obs"]["a"], 2 * out["x"]) and torch.equal(out["obs"]["b"][:, 1], out["x"])
     assert out["scalar"].item() == 5.0
+
+
+def _connector_batch(module, reward_scale, alpha=0.05):
+    """Two tasks x two envs, one 4-step segment each, through AugmentedRewardAndWeights (GAE)."""
+    from rllib_embed.embed_pg.connectors import AugmentedRewardAndWeights
+    steps = list(range(4)) * 4
+    torch.manual_seed(5)
+    batch = sample_batch(module, tasks=[0] * 8 + [1] * 8, obs=torch.randn(16, 2), windows=torch.randn(16, 2, 2),
+                         steps=steps, seed=7)
+    rewards = torch.tensor([1.0, 0.5, -0.2, 0.3, 0.1, 0.9, 0.4, -0.6, 2.0, -1.0, 0.5, 0.7, -0.3, 1.2, 0.2, 0.8])
+    batch.update({Columns.REWARDS: reward_scale * rewards, Columns.TERMINATEDS: torch.zeros(16),
+                  C.NEXT_OBS: torch.randn(16, 2), C.SEGMENT_ID: torch.arange(16) // 4,
+                  C.SEGMENT_ENV: torch.arange(16) // 4})
+    connector = AugmentedRewardAndWeights(gamma=0.9, alpha2=alpha, alpha3=alpha, returns="reward_to_go",
+                                          baseline="value", embedding_baseline="task_mean", advantages="gae",
+                                          lambda_=0.8, normalize_advantages="per_task")
+    with torch.no_grad():
+        connector._add_weights(module, batch)
+    return batch
+
+
+def test_standardised_gae_weights_do_not_depend_on_the_rewards_scale():
+    """With GAE and standardised advantages the extrinsic advantage is standardised on its own and
+    the alpha terms' advantage (centred within the task) is added beside it: rewards x1 and x1000
+    give the same weights (V at 0 here, so the extrinsic advantages scale with the rewards), the
+    alpha terms weigh the same against one standard deviation of the extrinsic advantage, and the
+    pathwise terms keep scale 1."""
+    module = make_module(num_tasks=2, history_len=2)
+    with torch.no_grad():
+        for p in module.value_net.parameters():
+            p.zero_()
+    small, large = _connector_batch(module, 1.0), _connector_batch(module, 1000.0)
+    for column in (C.POLICY_WEIGHT, C.EMBEDDING_WEIGHT):
+        torch.testing.assert_close(small[column], large[column], rtol=1e-4, atol=1e-4)
+    assert torch.equal(small[C.PATHWISE_SCALE], torch.ones(16))
+    extrinsic_only = _connector_batch(module, 1.0, alpha=0.0)[C.POLICY_WEIGHT]
+    task = torch.arange(16) // 8
+    for k in (0, 1):  # alphas 0: the task's standardised extrinsic advantage
+        w = extrinsic_only[task == k].double()
+        assert abs(w.mean().item()) < 1e-5 and abs(w.std(unbiased=False).item() - 1.0) < 1e-4
+        shift = (small[C.POLICY_WEIGHT] - extrinsic_only)[task == k]  # the alpha terms' part: centred, not scaled
+        assert abs(shift.mean().item()) < 1e-5 and shift.abs().max() > 1e-3

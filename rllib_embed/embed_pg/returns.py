@@ -91,6 +91,13 @@ def standardize(x: torch.Tensor, group: torch.Tensor) -> Tuple[torch.Tensor, tor
     return out, inv_std
 
 
+def group_means(x: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+    """Each row's group's mean of `x` ([B] each)."""
+    means = torch.zeros(int(group.max()) + 1, dtype=x.dtype, device=x.device).index_add_(0, group, x)
+    counts = torch.bincount(group, minlength=len(means)).to(x.dtype).clamp(min=1)
+    return (means / counts)[group]
+
+
 def leave_one_out_task_baseline(segment_return: torch.Tensor, segment_task: torch.Tensor,
                                 segment_env: torch.Tensor) -> torch.Tensor:
     """Baseline for log p(z|t)'s weight: mean return of the same task's segments from *other* envs.

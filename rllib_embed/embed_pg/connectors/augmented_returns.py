@@ -16,8 +16,8 @@ from ray.rllib.utils.typing import EpisodeType
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 from rllib_embed.embed_pg.distributions import diag_gaussian_log_prob
-from rllib_embed.embed_pg.returns import (augmented_reward, gae_advantages, leave_one_out_task_baseline,
-                                          segment_returns, standardize)
+from rllib_embed.embed_pg.returns import (augmented_reward, gae_advantages, group_means,
+                                          leave_one_out_task_baseline, segment_returns, standardize)
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import reparameterise
 
 
@@ -93,28 +93,51 @@ class AugmentedRewardAndWeights(ConnectorV2):
 
         seg, step = b[C.SEGMENT_ID].long(), b[C.STEP_IN_SEGMENT].long()
         first = step == 0  # one row per segment carries log p(z|t)
+        row_task = task.argmax(-1)
+        seg_task = row_task[first]
+        groups = None
+        if self.normalize_advantages:  # within each task, or one group: the whole batch
+            per_task = self.normalize_advantages == "per_task"
+            groups = (row_task, seg_task) if per_task else (torch.zeros_like(row_task), torch.zeros_like(seg_task))
+        pathwise_scale = torch.ones_like(reward)
         if self.advantages == "gae":
+            # The extrinsic advantage (GAE over r, V estimating the extrinsic value) and the intrinsic
+            # one (GAE over alpha2 log q + alpha3 H[pi], no baseline) apart: standardisation
+            # rescales the extrinsic part alone, so the alphas weigh the intrinsic part against one
+            # standard deviation of the extrinsic advantage, whatever the body's reward scale (as
+            # PPO's entropy_coeff does), and the pathwise terms keep scale 1.
+            r_int = r_hat - reward
             values, next_values = _values_and_next_values(module, obs, b[C.NEXT_OBS], z, b[C.TIME_LEFT], step)
-            weight, value_target = gae_advantages(r_hat, values, next_values, b[Columns.TERMINATEDS], step, seg,
-                                                  self.gamma, self.lambda_)
-            seg_return = value_target[first]  # the lambda-return from the segment's first state
+            ext, value_target = gae_advantages(reward, values, next_values, b[Columns.TERMINATEDS], step, seg,
+                                               self.gamma, self.lambda_)
+            intr, _ = gae_advantages(r_int, torch.zeros_like(values), torch.zeros_like(values),
+                                     b[Columns.TERMINATEDS], step, seg, self.gamma, self.lambda_)
+            # The segment's lambda-returns from its first state, each less the mean of the same
+            # task's segments from other envs (embedding_baseline="task_mean").
+            seg_ext, seg_int = value_target[first], intr[first]
+            emb_ext, emb_int = seg_ext, seg_int
+            if self.embedding_baseline == "task_mean":
+                env = b[C.SEGMENT_ENV][first]
+                emb_ext = seg_ext - leave_one_out_task_baseline(seg_ext, seg_task, env)
+                emb_int = seg_int - leave_one_out_task_baseline(seg_int, seg_task, env)
+            if groups is not None:
+                ext, _ = standardize(ext, groups[0])
+                intr = intr - group_means(intr, groups[0])
+                emb_ext, _ = standardize(emb_ext, groups[1])
+            weight, emb_weight = ext + intr, emb_ext + emb_int
+            seg_return = seg_ext + seg_int
         else:
             R, R_to_go, value_target = segment_returns(r_hat, step, seg, self.gamma)
             weight = R_to_go if self.returns == "reward_to_go" else R
             if self.baseline == "value":
                 weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
             seg_return = R[first]
-
-        row_task = task.argmax(-1)
-        seg_task = row_task[first]
-        emb_weight = seg_return
-        if self.embedding_baseline == "task_mean":
-            emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
-        pathwise_scale = torch.ones_like(reward)
-        if self.normalize_advantages:
-            per_task = self.normalize_advantages == "per_task"  # else one group: the whole batch
-            weight, pathwise_scale = standardize(weight, row_task if per_task else torch.zeros_like(row_task))
-            emb_weight, _ = standardize(emb_weight, seg_task if per_task else torch.zeros_like(seg_task))
+            emb_weight = seg_return
+            if self.embedding_baseline == "task_mean":
+                emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
+            if groups is not None:
+                weight, pathwise_scale = standardize(weight, groups[0])
+                emb_weight, _ = standardize(emb_weight, groups[1])
 
         f32 = torch.float32
         b[C.INTRINSIC_LOG_Q], b[C.INTRINSIC_ENTROPY], b[C.AUGMENTED_REWARD] = log_q, entropy, r_hat
