@@ -45,15 +45,20 @@ class AugmentedRewardAndWeights(ConnectorV2):
     - advantages="returns" (the literal weights): R (returns="segment") or R_i
       (returns="reward_to_go"), minus gamma^i V(s_i, z) when baseline="value"; V's target
       is the segment's discounted reward-to-go G_i.
-    - advantages="gae": A_i = GAE(gamma, lambda_) over r_hat with V bootstrapped at cuts and
-      truncations (`returns.gae_advantages`); V's target is A_i + V(s_i, z).
+    - advantages="gae": A_i = A_ext_i + A_int_i: GAE(gamma, lambda_) over the env's reward r with
+      V bootstrapped at cuts and truncations (`returns.gae_advantages`; V's target is
+      A_ext_i + V(s_i, z), the extrinsic value), plus GAE over the alpha terms
+      alpha2 log q + alpha3 H[pi] without a baseline.
     - embedding weight: the segment's return (R; with GAE the lambda-return from its first
       state), minus the mean return of the other segments of the same task from other envs
       when embedding_baseline="task_mean" (free of z), on every row of the segment, and each
       row's share of the segment's terms, segment_share = 1 / its rows
-    - normalize_advantages: both weights standardised (mean 0, std 1) over the batch (True)
-      or within each task ("per_task"); pathwise_scale = 1 / std of the row's policy weights
-      (1 without standardisation), the factor of that row's pathwise terms in the loss.
+    - normalize_advantages: over the batch (True) or within each task ("per_task"). With GAE,
+      the extrinsic parts of both weights are standardised (mean 0, std 1) and the alpha
+      terms' parts centred, not scaled, so the alphas weigh against one standard deviation of
+      the extrinsic advantage (pathwise_scale 1). With the literal returns, both weights are
+      standardised and pathwise_scale = 1 / std of the row's policy weights (1 without
+      standardisation), the factor of that row's pathwise terms in the loss.
     - sampled_skill z and embedding_logp_old log p(z|t) with the networks before the update:
       the clipped update's denominators (pi_old comes from the env runners' ACTION_LOGP).
     Also logs the intrinsic reward parts and how well q identifies the task.
