@@ -4,7 +4,11 @@ A user who has PPO settings that learn their body (RLlib's tuned examples, RL Zo
 hyper-parameters) starts EmbedPG from them: the same env, env runners, batch, minibatches,
 epochs, discount, GAE, clip, optimiser, value loss, networks and observation filter.
 What is the method's own (the skill space, q, the alphas, the per-task standardisation)
-keeps EmbedPG's defaults.
+keeps EmbedPG's defaults, but for the estimator: the unbiased one (docs/estimator.md), whose
+alpha2 log q term holds the sampled actions constant. The seed estimator counts the action's
+effect on log q twice (through the score term and again through the re-parameterised action);
+with the alphas weighed against the standardised extrinsic advantage, that second count made
+the policy encode its skill into its actions at the cost of the task (docs/learning.md).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
       schedule), `num_epochs`, `minibatch_size`, `shuffle_batch_per_epoch`, `clip_param`,
       `grad_clip`, `grad_clip_by`, `vf_loss_coeff`, `vf_clip_param`, `kl_coeff` (0 where
       `use_kl_loss` is off) and `kl_target`; PPO's policy's starting std 1
-      (`policy_init_log_std=0`).
+      (`policy_init_log_std=0`). The estimator: "unbiased".
     - networks: `fcnet_hiddens` (+ `head_fcnet_hiddens`) for the policy and V, and
       `fcnet_activation`.
     - observation filter: RLlib's `MeanStdFilter` in `env_to_module_connector` ->
@@ -88,7 +92,7 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
                            rollout_fragment_length=fragment,
                            num_cpus_per_env_runner=ppo_config.num_cpus_per_env_runner)
               .learners(num_learners=ppo_config.num_learners, num_gpus_per_learner=ppo_config.num_gpus_per_learner)
-              .training(update="clipped", copies_per_task=copies,
+              .training(update="clipped", estimator="unbiased", copies_per_task=copies,
                         gamma=ppo_config.gamma, lambda_=ppo_config.lambda_ if ppo_config.use_gae else 1.0,
                         lr=ppo_config.lr, num_epochs=ppo_config.num_epochs, minibatch_size=ppo_config.minibatch_size,
                         shuffle_batch_per_epoch=ppo_config.shuffle_batch_per_epoch,
