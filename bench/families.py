@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from common import REPO_ROOT
 
-METHODS = ("literal_seed", "literal_unbiased", "clipped_seed", "clipped_unbiased", "ppo")
+METHODS = ("literal_seed", "literal_unbiased", "clipped_seed", "clipped_unbiased", "clipped_score", "ppo")
 # Older result files named the literal update "embedpg".
 METHOD_ALIASES = {"embedpg_seed": "literal_seed", "embedpg_unbiased": "literal_unbiased"}
 

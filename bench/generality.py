@@ -4,7 +4,7 @@
     python3 bench/generality.py --families PendulumTargets-v0 --seeds 0
     python3 bench/generality.py --render                           # only the summary, from saved results
 
-Each family (bench/suite_envs.py) runs `bench/learning.py` with the methods `clipped_unbiased`
+Each family (bench/suite_envs.py) runs `bench/learning.py` with the methods `clipped_score`
 (EmbedPG's general recipe: `EmbedPGConfig.from_ppo` of the PPO config below, nothing else) and
 `ppo` (RLlib's PPO at the settings published for the body, one-hot in its observation), on the
 same env copies and env-step budget, into `bench/results/generality_<family>.json` (its own
@@ -23,7 +23,7 @@ import common  # noqa: F401  (puts this checkout first on sys.path)
 from common import RESULTS_DIR, add_common_args, table
 from families import FAMILIES, SUITE, family_of
 
-METHODS = ("clipped_unbiased", "ppo")
+METHODS = ("clipped_score", "ppo")
 
 
 def parse_args(argv=None):
@@ -81,7 +81,7 @@ def summary_rows(family: str, runs: list) -> list:
             rows.append([family, checkpoint, method, " ".join(str(seed) for seed, _ in points), " / ".join(solved),
                          " / ".join(returns), ""])
         if set(per_method) == set(METHODS):
-            ours, ppo = per_method["clipped_unbiased"], per_method["ppo"]
+            ours, ppo = per_method["clipped_score"], per_method["ppo"]
             k = len(ours[0]["return"])
             task_mean = lambda evals, key, t: _mean([e[key][t] for e in evals if key in e])  # noqa: E731
             success_ok = all(task_mean(ours, "success", t) >= task_mean(ppo, "success", t) for t in range(k)) \

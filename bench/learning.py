@@ -303,7 +303,7 @@ def plot(runs: list, path: str) -> None:
     import matplotlib.pyplot as plt
     groups = sorted({(r["family"], r["num_tasks"]) for r in runs})
     fig, axes = plt.subplots(3, len(groups), figsize=(5.5 * len(groups), 10), squeeze=False)
-    colours = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:purple", "tab:olive", "tab:red")))
+    colours = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:purple", "tab:olive", "tab:brown", "tab:red")))
     for col, (fam, k) in enumerate(groups):
         success = FAMILIES[fam].success
         first_seed = {}

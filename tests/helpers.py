@@ -29,6 +29,13 @@ def make_module(obs_dim=2, num_tasks=2, action_space=None, latent_dim=2, history
     )
 
 
+def use_estimator(module, estimator):
+    """The module's policy input for `estimator`, as EmbedPGConfig sets it: the score estimator's
+    pi takes the episode's sampled z, the others' z_phi."""
+    module.model_config["policy_skill"] = "sampled" if estimator == "score" else "reparameterised"
+    return module
+
+
 def sample_batch(module, tasks, obs, windows, steps, seed=0):
     """Rows of `tasks`/`obs`/`windows`/`steps`; one z per segment (rows with step 0 start one).
 

@@ -147,8 +147,8 @@ def test_every_family_gives_ppo_and_embedpg_the_same_env_copies(name):
     if family.ppo == "mujoco":  # RLlib's MuJoCo settings, with its observation filter
         assert (ppo.lambda_, ppo.clip_param, ppo.vf_clip_param) == (0.95, 0.2, float("inf"))
     # The general recipe: PPO's batch, minibatches, epochs and optimiser, nothing a family adds.
-    recipe = families.embedpg_config(family, "clipped_unbiased", k, seed=0)
-    assert recipe.update == "clipped" and recipe.estimator == "unbiased"
+    recipe = families.embedpg_config(family, "clipped_score", k, seed=0)
+    assert recipe.update == "clipped" and recipe.estimator == "score"
     assert k * recipe.copies_per_task * recipe.rollout_fragment_length == ppo.train_batch_size_per_learner
     assert (recipe.minibatch_size, recipe.num_epochs, recipe.lr, recipe.gamma, recipe.lambda_) == \
         (ppo.minibatch_size, ppo.num_epochs, ppo.lr, ppo.gamma, ppo.lambda_)

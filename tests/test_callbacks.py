@@ -37,7 +37,7 @@ def test_success_is_left_out_where_the_env_reports_none():
     assert "min_success_mean" not in result["env_runners"]["tasks"]
 
 
-# ---- smoothing over each task's last N finished episodes (issue 12, section 5) ----------------
+# ---- smoothing over each task's last N finished episodes ----------------
 
 def _round(**per_task):
     """A result as RLlib 2.60 reduces the env runners' per-episode items: a list, one number, or []."""

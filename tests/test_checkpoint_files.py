@@ -1,4 +1,4 @@
-"""Half-written and damaged checkpoints (issue 12, section 3): a checkpoint appears only complete,
+"""Half-written and damaged checkpoints: a checkpoint appears only complete,
 every reader takes only complete ones and says which, a damaged file is one line naming it."""
 
 import json

@@ -27,7 +27,7 @@ from rllib_embed.embed_pg.connectors.augmented_returns import _values_and_next_v
 from rllib_embed.embed_pg.connectors.skill_windows import AddSkillWindowsAndSegments
 from rllib_embed.embed_pg.returns import gae_advantages, segment_returns, standardize
 from rllib_embed.embed_pg.torch.embed_pg_torch_learner import surrogate_terms
-from tests.helpers import make_module, sample_batch
+from tests.helpers import make_module, sample_batch, use_estimator
 
 GAMMA, A1, A2, A3 = 0.9, 0.3, 0.7, 0.2
 I = 3
@@ -43,6 +43,7 @@ def _batch(module):
 
 
 def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3), kl_coeff=0.0, values=None):
+    use_estimator(module, estimator)
     terms = surrogate_terms(module, batch, module.forward_train(batch), estimator=estimator, gamma=GAMMA,
                             alpha1=alphas[0], alpha2=alphas[1], alpha3=alphas[2], normalizer=2,
                             clip_param=clip_param, kl_coeff=kl_coeff)
@@ -57,7 +58,7 @@ def _term_gradients(module, batch, estimator, clip_param, alphas=(A1, A2, A3), k
     return out
 
 
-@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+@pytest.mark.parametrize("estimator", ["seed", "unbiased", "score"])
 def test_first_minibatch_gradient_equals_the_literal_gradient_term_by_term(estimator):
     module = make_module(num_tasks=2, history_len=2)
     batch = _batch(module)
@@ -67,11 +68,11 @@ def test_first_minibatch_gradient_equals_the_literal_gradient_term_by_term(estim
     for name in literal:
         torch.testing.assert_close(clipped[name], literal[name], rtol=1e-5, atol=1e-6, msg=name)
     assert literal["policy_score_term"].norm() > 1e-3
-    if estimator == "seed":
+    if estimator in ("seed", "score"):
         assert literal["embedding_score_term"].norm() > 1e-3
 
 
-@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+@pytest.mark.parametrize("estimator", ["seed", "unbiased", "score"])
 def test_standardised_advantages_rescale_the_whole_objective(estimator):
     """Standardising the advantages (one group) with the pathwise terms scaled by 1/std gives the
     gradient of the unstandardised objective, advantages centred, divided by std: the alphas keep
@@ -297,7 +298,7 @@ def test_one_value_pass_gives_each_rows_value_and_its_successors():
         torch.testing.assert_close(next_values, module.value(next_obs, z, time_left))
 
 
-@pytest.mark.parametrize("estimator", ["seed", "unbiased"])
+@pytest.mark.parametrize("estimator", ["seed", "unbiased", "score"])
 def test_the_kl_penalty_has_no_gradient_at_the_first_minibatch_and_pulls_pi_back_after(estimator):
     """kl_coeff * KL(pi_old || pi) / S: zero, with a zero gradient, while pi is pi_old (the first
     minibatch steps as without it); once pi has moved, exactly beta * sum KL / S, with a gradient."""

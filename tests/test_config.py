@@ -84,7 +84,7 @@ def test_history_len_sizes_the_episode_lookback():
 
 
 @pytest.mark.parametrize("field, value, allowed", [
-    ("estimator", "literal", r"\['seed', 'unbiased'\]"),
+    ("estimator", "literal", r"\['seed', 'unbiased', 'score'\]"),
     ("returns", "gae", r"\['reward_to_go', 'segment'\]"),
     ("baseline", "critic", r"\[None, 'value'\]"),
     ("embedding_baseline", "zero", r"\[None, 'task_mean'\]"),
@@ -143,7 +143,8 @@ def test_history_len_from_a_dict_raises_the_lookback_too():
     assert config.episode_lookback_horizon >= 8
 
 
-@pytest.mark.parametrize("estimator, needed, unneeded", [("seed", "REPARAM", "SAMPLED"), ("unbiased", "SAMPLED", "REPARAM")])
+@pytest.mark.parametrize("estimator, needed, unneeded", [("seed", "REPARAM", "SAMPLED"), ("unbiased", "SAMPLED", "REPARAM"),
+                                                            ("score", "SAMPLED", "REPARAM")])
 def test_the_module_runs_only_the_q_pass_its_estimator_needs(estimator, needed, unneeded):
     """model_config["inference_passes"] follows the estimator: forward_train gives log q's inputs
     for it (the same values as a module that runs both passes) and not the other pass's."""

@@ -1,5 +1,5 @@
-"""Bad values are refused by validate() with one line naming the field and the allowed values
-(issue 12, section 6): EmbedPGConfig's numeric fields (RLlib's own included) and env_config."""
+"""Bad values are refused by validate() with one line naming the field and the allowed values:
+EmbedPGConfig's numeric fields (RLlib's own included) and env_config."""
 
 import json
 import os

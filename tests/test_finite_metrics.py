@@ -1,4 +1,4 @@
-"""Summaries and `rllib regress` never compare against NaN (issue 12, section 5)."""
+"""Summaries and `rllib regress` never compare against NaN."""
 
 import math
 from types import SimpleNamespace

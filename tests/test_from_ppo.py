@@ -35,7 +35,7 @@ def test_the_shared_settings_carry_over():
             config.kl_target) == (0.25, 0.5, 0.6, 4.0, 0.3, 0.02)
     assert (config.policy_hiddens, config.value_hiddens, config.activation) == ([32, 16], [32, 16], "relu")
     assert config.policy_init_log_std == 0.0 and config.seed == 7 and not config.normalize_observations
-    assert config.estimator == "unbiased"  # the recipe's estimator
+    assert config.estimator == "score"  # the recipe's estimator
     assert config.minibatch_settings == {"minibatch_size": 128, "shuffle_batch_per_epoch": False}
 
 

@@ -1,4 +1,4 @@
-"""EmbedPGTorchLearner.build() is idempotent, as RLlib's Learner.build (issue 12 section 8)."""
+"""EmbedPGTorchLearner.build() is idempotent, as RLlib's Learner.build."""
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg.connectors import AddSkillWindowsAndSegments, AugmentedRewardAndWeights

@@ -1,4 +1,4 @@
-"""Exact resumption (issue 12, section 2a): save after N iterations, `Algorithm.from_checkpoint`,
+"""Exact resumption: save after N iterations, `Algorithm.from_checkpoint`,
 M more iterations == N + M straight iterations: same weights (within 1e-6), same per-iteration
 returns. The checkpoint is taken mid-episode (the fragment does not divide the episode length)."""
 

@@ -1,4 +1,4 @@
-"""How a run ended and how it continues (issue 12, sections 1 and 2b): Ctrl-C is reported as an
+"""How a run ended and how it continues: Ctrl-C is reported as an
 interrupt (exit 130, last checkpoint, the exact resume command); `--resume` continues from the
 newest checkpoint; a reused --name without --resume is refused before any work."""
 

@@ -1,4 +1,4 @@
-"""`--stop` keys: Tune's dict semantics, and a key no result has stops the run (issue 12, section 6)."""
+"""`--stop` keys: Tune's dict semantics, and a key no result has stops the run."""
 
 import pytest
 

@@ -141,9 +141,11 @@ class EmbedPGConfig(AlgorithmConfig):
             alpha1: weight of the embedding entropy alpha1 * E_t H[p(z|t)].
             alpha2: weight of alpha2 * log q(z | a, s^H) in the reward.
             alpha3: weight of alpha3 * H[pi(.|s, z)] in the reward.
-            estimator: "seed" (the derivation's formulas, literally) or "unbiased"
+            estimator: "seed" (the derivation's formulas, literally), "unbiased"
                 (re-parameterised z, sampled actions held constant inside q, no
-                log p(z|t) score term); see docs/estimator.md.
+                log p(z|t) score term) or "score" (z and the actions the sampled
+                constants, log p(z|t) and log pi score terms, log q trains q alone);
+                see docs/estimator.md.
             returns: weight of log pi: "reward_to_go" (R_i) or "segment" (R).
             baseline: None or "value" (a learned V(s, z) subtracted from log pi's weight).
             embedding_baseline: None or "task_mean" (mean return of the other segments
@@ -365,7 +367,9 @@ class EmbedPGConfig(AlgorithmConfig):
             "embedding_init_log_std": self.resolved_embedding_init_log_std,
             "policy_init_log_std": self.resolved_policy_init_log_std,
             # forward_train runs only the q pass the estimator's log q needs.
-            "inference_passes": ["reparameterised" if self.estimator == "seed" else "sampled"]}
+            "inference_passes": ["reparameterised" if self.estimator == "seed" else "sampled"],
+            # The score estimator's pi takes the episode's sampled z, a constant.
+            "policy_skill": "sampled" if self.estimator == "score" else "reparameterised"}
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

@@ -4,11 +4,12 @@ A user who has PPO settings that learn their body (RLlib's tuned examples, RL Zo
 hyper-parameters) starts EmbedPG from them: the same env, env runners, batch, minibatches,
 epochs, discount, GAE, clip, optimiser, value loss, networks and observation filter.
 What is the method's own (the skill space, q, the alphas, the per-task standardisation)
-keeps EmbedPG's defaults, but for the estimator: the unbiased one (docs/estimator.md), whose
-alpha2 log q term holds the sampled actions constant. The seed estimator counts the action's
-effect on log q twice (through the score term and again through the re-parameterised action);
-with the alphas weighed against the standardised extrinsic advantage, that second count made
-the policy encode its skill into its actions at the cost of the task (docs/learning.md).
+keeps EmbedPG's defaults, but for the estimator: the score-function one (docs/estimator.md),
+in which pi takes the episode's sampled z and the alpha terms reach pi only as rewards, as
+the task's reward does. The estimators that also differentiate log q through the policy's
+inputs (seed: through the re-parameterised action; unbiased: through z_phi) let that path
+outweigh the standardised task advantage on some bodies: the skills drew apart or together
+to serve q instead of the tasks (docs/learning.md).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
       schedule), `num_epochs`, `minibatch_size`, `shuffle_batch_per_epoch`, `clip_param`,
       `grad_clip`, `grad_clip_by`, `vf_loss_coeff`, `vf_clip_param`, `kl_coeff` (0 where
       `use_kl_loss` is off) and `kl_target`; PPO's policy's starting std 1
-      (`policy_init_log_std=0`). The estimator: "unbiased".
+      (`policy_init_log_std=0`). The estimator: "score".
     - networks: `fcnet_hiddens` (+ `head_fcnet_hiddens`) for the policy and V, and
       `fcnet_activation`.
     - observation filter: RLlib's `MeanStdFilter` in `env_to_module_connector` ->
@@ -92,7 +93,7 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
                            rollout_fragment_length=fragment,
                            num_cpus_per_env_runner=ppo_config.num_cpus_per_env_runner)
               .learners(num_learners=ppo_config.num_learners, num_gpus_per_learner=ppo_config.num_gpus_per_learner)
-              .training(update="clipped", estimator="unbiased", copies_per_task=copies,
+              .training(update="clipped", estimator="score", copies_per_task=copies,
                         gamma=ppo_config.gamma, lambda_=ppo_config.lambda_ if ppo_config.use_gae else 1.0,
                         lr=ppo_config.lr, num_epochs=ppo_config.num_epochs, minibatch_size=ppo_config.minibatch_size,
                         shuffle_batch_per_epoch=ppo_config.shuffle_batch_per_epoch,

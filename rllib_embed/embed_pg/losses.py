@@ -22,7 +22,7 @@ import torch
 
 from rllib_embed.embed_pg.distributions import diag_gaussian_entropy
 
-ESTIMATORS = ("seed", "unbiased")
+ESTIMATORS = ("seed", "unbiased", "score")
 UPDATES = ("literal", "clipped")
 
 
@@ -125,7 +125,7 @@ def embed_pg_surrogate(
     action_kl: Optional[torch.Tensor] = None,
     kl_coeff: float = 0.0,
 ) -> Dict[str, torch.Tensor]:
-    """J_seed or J_unbiased (docs/estimator.md), and each of its terms, as sums over rows / N.
+    """J_seed, J_unbiased or J_score (docs/estimator.md), and each of its terms, as sums over rows / N.
 
     J_seed     = 1/S sum_{k,d} [ R (sum_i log pi(a_i|s_i,z_phi) + log p_phi(z|t))
                                  + sum_i gamma^i (alpha2 log q(z|a_i(theta,phi),s_i^H) + alpha3 H[pi(.|s_i,z_phi)]) ]
@@ -133,6 +133,9 @@ def embed_pg_surrogate(
     J_unbiased = 1/S sum_{k,d} [ sum_i R_i log pi(a_i|s_i,z_phi)
                                  + sum_i gamma^i (alpha2 log q(z_phi|a_i,s_i^H) + alpha3 H[pi(.|s_i,z_phi)]) ]
                  + alpha1 1/K sum_k H[p_phi(.|t_k)]
+    J_score    = 1/S sum_{k,d} [ R log p_phi(z|t) + sum_i R_i log pi(a_i|s_i,z)
+                                 + sum_i gamma^i (alpha2 log q(z|a_i,s_i^H) + alpha3 H[pi(.|s_i,z)]) ]
+                 + alpha1 1/K sum_k H[p_phi(.|t_k)]        (z, a_i the sampled constants)
 
     Every input is per row ([B]); `log_p_z` and `embedding_weight` carry the row's segment's
     log p(z|t) and weight (R - b). `segment_share` ([B]) is the row's share of its segment
@@ -177,7 +180,7 @@ def embed_pg_surrogate(
         "policy_entropy_term": policy_entropy_term(policy_entropy, discount * scale, alpha3) / normalizer,
         "embedding_entropy_term": embedding_entropy_term(all_tasks_log_std, alpha1) * (share * scale).sum() / normalizer,
     }
-    if estimator == "seed":
+    if estimator in ("seed", "score"):
         terms["embedding_score_term"] = score(embedding_score_term, log_p_z, embedding_weight * share,
                                               old_log_p_z) / normalizer
     if action_kl is not None and kl_coeff:

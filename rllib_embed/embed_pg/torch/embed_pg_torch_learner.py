@@ -440,6 +440,9 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     `kl_coeff` > 0 (with `clip_param`) adds the KL penalty on pi against the env runners'
     action distribution (`ACTION_DIST_INPUTS`), and its batch mean (a 0-d tensor) as `mean_kl_loss`.
     """
+    if (estimator == "score") != (module.model_config.get("policy_skill") == "sampled"):
+        raise ValueError(f"estimator {estimator!r} needs the module's model_config['policy_skill'] = "
+                         f"{'sampled' if estimator == 'score' else 'reparameterised'!r} (EmbedPGConfig sets it)")
     dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
     step = batch[C.STEP_IN_SEGMENT].long()
     # Each row's share of its segment's terms (log p(z|t), alpha1 H[p]); hand-built batches
@@ -451,6 +454,8 @@ def surrogate_terms(module, batch: Dict[str, Any], fwd_out: Dict[str, TensorType
     z = batch[C.SAMPLED_SKILL]  # the episode's sampled skill, a constant
     if estimator == "seed":  # log q(z | a_i(theta, phi), s^H)
         log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_REPARAM_ACTION], fwd_out[C.Q_LOG_STD_REPARAM_ACTION])
+    elif estimator == "score":  # log q(z | a_i, s^H), z and a_i the sampled constants: psi only
+        log_q = diag_gaussian_log_prob(z, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
     else:  # log q(z_phi | a_i, s^H)
         log_q = diag_gaussian_log_prob(z_phi, fwd_out[C.Q_MEAN_SAMPLED_ACTION], fwd_out[C.Q_LOG_STD_SAMPLED_ACTION])
     log_pi = dist.logp(batch[Columns.ACTIONS])

@@ -243,7 +243,10 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         obs, task = batch[Columns.OBS][OBS_KEY], batch[Columns.OBS][TASK_KEY].float()
         emb_mean, emb_log_std = self.embedding_params(task)
         z_phi = reparameterise(emb_mean, emb_log_std, batch[C.Z_NOISE].float())
-        dist_inputs = self.policy_dist_inputs(obs, z_phi)
+        # The policy's skill: z_phi (the seed and unbiased estimators: phi reaches pi through it),
+        # or the episode's sampled z, a constant (the score estimator).
+        policy_z = batch[C.SAMPLED_SKILL].float() if self.model_config.get("policy_skill") == "sampled" else z_phi
+        dist_inputs = self.policy_dist_inputs(obs, policy_z)
         window = batch[C.OBS_WINDOW].float()
         eye = torch.eye(self.num_tasks, device=task.device)
         out = {
