@@ -19,6 +19,9 @@ from rllib_embed.cli.errors import CLIError
 
 
 def evaluate_command(args) -> int:
+    import rllib_embed
+    rllib_embed.register()  # the checkpoint's algorithm and env are looked up by name
+
     from rllib_embed.cli.quiet_logs import hold_back_notices
     from rllib_embed.embed_pg.checkpoint_files import CheckpointError
 

@@ -12,26 +12,25 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Callable, Dict, List, Tuple
-
-from ray import tune
+from typing import Any, Dict, List, Tuple
 
 from rllib_embed.cli.errors import CLIError
 
-# key: (Tune constructor, allowed argument counts, argument form shown in errors)
-SPACES: Dict[str, Tuple[Callable[..., Any], Tuple[int, ...], str]] = {
-    "grid_search": (tune.grid_search, (), "[v1, v2, ...]"),
-    "choice": (tune.choice, (), "[v1, v2, ...]"),
-    "uniform": (tune.uniform, (2,), "[low, high]"),
-    "quniform": (tune.quniform, (3,), "[low, high, q]"),
-    "loguniform": (tune.loguniform, (2, 3), "[low, high] or [low, high, base]"),
-    "qloguniform": (tune.qloguniform, (3, 4), "[low, high, q] or [low, high, q, base]"),
-    "randn": (tune.randn, (2,), "[mean, sd]"),
-    "qrandn": (tune.qrandn, (3,), "[mean, sd, q]"),
-    "randint": (tune.randint, (2,), "[low, high) (high excluded)"),
-    "qrandint": (tune.qrandint, (3,), "[low, high, q] (high included)"),
-    "lograndint": (tune.lograndint, (2, 3), "[low, high) or [low, high, base]"),
-    "qlograndint": (tune.qlograndint, (3, 4), "[low, high, q] or [low, high, q, base]"),
+# kind -> (ray.tune's function of that name, argument counts, the form shown in errors); Tune is
+# imported only when a space is built, so parsing the command line stays fast.
+SPACES: Dict[str, Tuple[str, Tuple[int, ...], str]] = {
+    "grid_search": ("grid_search", (), "[v1, v2, ...]"),
+    "choice": ("choice", (), "[v1, v2, ...]"),
+    "uniform": ("uniform", (2,), "[low, high]"),
+    "quniform": ("quniform", (3,), "[low, high, q]"),
+    "loguniform": ("loguniform", (2, 3), "[low, high] or [low, high, base]"),
+    "qloguniform": ("qloguniform", (3, 4), "[low, high, q] or [low, high, q, base]"),
+    "randn": ("randn", (2,), "[mean, sd]"),
+    "qrandn": ("qrandn", (3,), "[mean, sd, q]"),
+    "randint": ("randint", (2,), "[low, high) (high excluded)"),
+    "qrandint": ("qrandint", (3,), "[low, high, q] (high included)"),
+    "lograndint": ("lograndint", (2, 3), "[low, high) or [low, high, base]"),
+    "qlograndint": ("qlograndint", (3, 4), "[low, high, q] or [low, high, q, base]"),
 }
 _LISTS = ("grid_search", "choice")
 
@@ -45,7 +44,8 @@ class Space:
     path: str
 
     def to_tune(self) -> Any:
-        make = SPACES[self.kind][0]
+        from ray import tune
+        make = getattr(tune, SPACES[self.kind][0])
         return make(list(self.args)) if self.kind in _LISTS else make(*self.args)
 
     def edge_values(self) -> List[Any]:

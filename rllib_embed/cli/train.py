@@ -17,7 +17,6 @@ from rllib_embed.cli.run_state import (
     EXIT_INTERRUPTED, check_name_free_or_resuming, experiment_path, interrupted, print_interrupted, resume_checkpoint,
     saved_trials, trial_ends,
 )
-from rllib_embed.cli.stop_criteria import StopCriteria
 
 # Shown for each trial at the end (where the result has them), besides the stop keys.
 SUMMARY_METRICS = ("training_iteration", "num_env_steps_sampled_lifetime", "time_total_s",
@@ -28,6 +27,7 @@ TASKS_PREFIX = "env_runners/tasks/task_"
 
 def train_command(args) -> int:
     experiment = experiment_from_args(args)
+    register_all()  # what needs the registry (algorithm and env names) from here on
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
     check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
     check_local_cpus(experiment, args)
@@ -42,6 +42,12 @@ def train_command(args) -> int:
         print_interrupted(ends, args.argv, results.experiment_path)
         return EXIT_INTERRUPTED
     return EXIT_FAILED if results.errors else 0
+
+
+def register_all() -> None:
+    """EmbedPG and the envs, registered once the arguments parse (see `rllib_embed.register`)."""
+    import rllib_embed
+    rllib_embed.register()
 
 
 def stop_on_signals() -> None:
@@ -166,6 +172,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
     if getattr(args, "resume", False):
         return resume_experiment(experiment, param_space, args)
+    from rllib_embed.cli.stop_criteria import StopCriteria  # a Tune Stopper: Tune is loaded by now
     stopper = StopCriteria(experiment.stop) if experiment.stop else None  # also refuses an unknown key
     tuner = tune.Tuner(
         experiment.algo,

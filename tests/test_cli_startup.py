@@ -1,0 +1,48 @@
+"""The `rllib` command answers `--help` and argument errors before it loads Ray or torch."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_cli import REPO
+
+# What pip's console script runs, in a file named `rllib` as the installed one is; it then
+# reports which heavy modules the process had loaded.
+LAUNCHER = """import sys
+from rllib_embed.cli.main import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as e:  # --help
+    code = e.code
+print("loaded:", sorted(m for m in ("ray", "torch", "ray.rllib", "ray.tune") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("argv, code, says", [
+    (["--help"], 0, "{train,evaluate,regress}"),
+    (["train", "--help"], 0, "--algo"),
+    (["train", "--algo", "PPO"], 2, "no environment given"),
+    (["train", "--algo", "EmbedPG", "--env", "x", "--config", '{"lr": }'], 2, "--config: malformed JSON"),
+    (["train", "--num-env-runners", "-1"], 2, "--num-env-runners"),
+    (["evaluate", "--episodes", "0", "somewhere"], 2, "--episodes"),
+])
+def test_help_and_argument_errors_come_before_ray_and_torch_load(tmp_path, argv, code, says):
+    launcher = tmp_path / "rllib"
+    launcher.write_text(LAUNCHER)
+    done = subprocess.run([sys.executable, str(launcher), *argv], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == code, done.stderr
+    assert says in done.stdout + done.stderr
+    assert "loaded: []" in done.stdout, done.stdout[-500:]
+
+
+def test_a_command_that_runs_registers_embed_pg_and_the_envs(tmp_path):
+    """Past the arguments the registry is there: an unknown env is named against the registered ones."""
+    launcher = tmp_path / "rllib"
+    launcher.write_text(LAUNCHER)
+    done = subprocess.run([sys.executable, str(launcher), "train", "--algo", "EmbedPG", "--env", "rllib_embed/Nope-v0"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "rllib_embed/PointGoals-v0" in done.stderr, done.stderr[-2000:]
