@@ -91,11 +91,15 @@ def _isatty(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def ray_processes_ignore_hangup():
-    """A context for starting a local Ray instance whose processes (GCS, raylet, workers) ignore
-    SIGHUP: a closing terminal sends it to all of them, and with the GCS gone the driver could
-    not stop the trials and save the experiment state. An ignored signal stays ignored in child
-    processes; the driver's own handler (`stop_on_signals`) is installed after ray.init."""
+def ray_processes_shielded():
+    """A context for starting a local Ray instance whose processes (GCS, raylet, workers) outlive
+    the signals meant for the driver: a closing terminal sends SIGHUP to all of them, GNU
+    `timeout`, `kill -- -PGID` and job schedulers send SIGTERM to the whole process group, and
+    with the GCS gone the driver could not stop the trials and save the experiment state (it
+    waited 60 s for the GCS, then exited 1 without the resume line). SIGHUP is ignored and
+    SIGTERM blocked while Ray starts its processes, and both stay so in them (as Ray itself
+    blocks SIGINT there); the driver's own handlers (`stop_on_signals`) are installed after
+    ray.init, and `ray.shutdown` still ends the processes (SIGKILL after its 1 s grace)."""
     import signal
     import threading
 
@@ -103,9 +107,11 @@ def ray_processes_ignore_hangup():
         yield
         return
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         signal.signal(signal.SIGHUP, previous)
 
 
@@ -140,7 +146,7 @@ def start_ray(args) -> None:
                            f"{' '.join(str(e).split())}{why}") from None
     else:
         # address="local": always a fresh instance, never another user's cluster on this machine.
-        with ray_processes_ignore_hangup():
+        with ray_processes_shielded():
             ray.init(address="local", num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                      object_store_memory=args.object_store_memory, include_dashboard=False, logging_level=level,
                      **quiet)
