@@ -18,34 +18,16 @@ from common import REPO_ROOT, RESULTS_DIR, table
 DOCS = os.path.join(REPO_ROOT, "docs")
 REGENERATE = """\
 python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (defaults, 1 epoch), ceiling
-python3 bench/learning.py --num-tasks 4 --out bench/results/learning_k4.json    # ~15 min, all methods
-python3 bench/learning.py --num-tasks 8 --budget 120000 --training '{"latent_dim": 4}' --out bench/results/learning_k8.json  # ~30 min (measured at latent_dim 4)
-python3 bench/learning.py --num-tasks 4 --methods clipped_seed ppo --out bench/results/learning_pointgoals_k4_clipped_vs_ppo.json  # ~5 min
-python3 bench/learning.py --num-tasks 8 --methods clipped_seed clipped_unbiased ppo --out bench/results/learning_pointgoals_k8_clipped_vs_ppo.json  # ~8 min (EmbedPG's latent_dim: 8, the default max(4, K))
-python3 bench/learning.py --num-tasks 8 --methods clipped_seed clipped_unbiased ppo --eval-every 5000 --out bench/results/learning_pointgoals_k8_every5k_clipped_vs_ppo.json  # ~6 min
-python3 bench/learning.py --num-tasks 16 --seeds 0 --methods clipped_seed ppo --training '{"latent_dim": 16}' --budget 200000 --out bench/results/learning_pointgoals_k16_clipped_vs_ppo.json  # ~6 min
-python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahdir_clipped_vs_ppo.json  # ~30 min
-python3 bench/learning.py --env HalfCheetahVel-v0 --methods clipped_seed ppo --out bench/results/learning_halfcheetahvel_clipped_vs_ppo.json  # ~25 min
-python3 bench/learning.py --env AntDir-v0 --methods clipped_seed ppo --out bench/results/learning_antdir_clipped_vs_ppo.json  # ~35 min (seeds 0-2)
-python3 bench/learning.py --env MetaWorldMT1-v0 --methods clipped_seed ppo --out bench/results/learning_metaworldmt1_clipped_std1_vs_ppo.json  # ~15 min
-python3 bench/learning.py --env MetaWorldMT10-v0 --seeds 0 1 --methods clipped_seed ppo --train-batch 4000 --training '{"minibatch_size": 1000}' --out bench/results/learning_metaworldmt10_clipped_std1_vs_ppo.json  # ~60 min
-# learning_metaworldmt1{,0}_clipped_vs_ppo: the same before the Meta-World recipe's std 1, i.e. with "policy_init_log_std": -0.5
-# the *_clipped_kl002_vs_ppo results: the same with --training '{"target_kl": 0.02}' (the previous robot recipe);
-# learning_halfcheetahdir_clipped_nokl_vs_ppo: HalfCheetahDir with --training '{"target_kl": null}'
-# the *_clipped_std1_vs_ppo results: the policy starting at std 1, --training '{"policy_init_log_std": 0.0}'
-# (HalfCheetahDir, HalfCheetahVel, AntDir seed 0, PointGoals K=8; the Meta-World families' recipe, above;
-# the PPO runs merged in from the files above with --render NEW.json OLD.json:ppo)
-# learning_metaworldmt10_clipped_std1_kl02_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "kl_coeff": 0.2}' too
-# learning_antdir_clipped_klcoeff02_vs_ppo: AntDir with --training '{"kl_coeff": 0.2}' (its recipe now)
-# learning_halfcheetahdir_clipped_klcoeff02_vs_ppo: HalfCheetahDir with --training '{"kl_coeff": 0.2}' (its recipe now)
-# learning_halfcheetahvel_clipped_klcoeff02_vs_ppo: HalfCheetahVel with --training '{"kl_coeff": 0.2}' (its recipe now; learning_halfcheetahvel_clipped_vs_ppo: without)
-# learning_metaworldmt10_clipped_std1_mb400_vs_ppo: MT10 with --training '{"minibatch_size": 400}' (seeds run one at a time, merged with --render)
-# learning_metaworldmt10_clipped_std1_batchnorm_vs_ppo: MT10 with --training '{"minibatch_size": 1000, "normalize_advantages": true}' (the same way)
-# learning_metaworldmt10_clipped_std1_tb2000_vs_ppo: MT10 with --train-batch 2000 --training '{"minibatch_size": 200}' (the same way)
-python3 bench/learning.py --render A.json B.json --out C.json   # one table of several results
+python3 bench/generality.py                      # ~3 h: the generality suite, 4 families x 3 seeds x {EmbedPG, PPO}
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
 python3 bench/make_docs.py                       # this page"""
+
+# Learning results measured before the general recipe (EmbedPGConfig.from_ppo: PPO's shuffled row
+# minibatches, the extrinsic and alpha advantages apart, the score estimator). Their files stay in
+# bench/results/; this page lists them in one table instead of repeating every run.
+SUPERSEDED_NOTE = ("measured before the general recipe: minibatches of whole segments, one standardised "
+                   "advantage, per-family settings (tuned_configs/, docs/learning.md's earlier recipes)")
 
 
 def _read(name):
@@ -103,20 +85,33 @@ def targets(throughput, memory) -> str:
     return table(["target", "wanted", "measured", "met"], rows)
 
 
-def learning_sections() -> list:
-    """(title, markdown file) of every `bench/learning.py` result in bench/results/, by family and K."""
-    sections = []
+def generality_sections() -> list:
+    """(title, markdown file) of the generality suite: its summary, then each family's runs."""
+    sections = [("## Learning: the generality suite (`bench/generality.py`)", "generality.md")]
+    for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("generality_") and f.endswith(".md")):
+        family = _read(name[:-3] + ".json")
+        title = (family or {}).get("settings", {}).get("family") or name[len("generality_"):-3]
+        sections.append((f"### {title} (`{name[:-3]}.json`)", name))
+    return sections
+
+
+def superseded_learning() -> str:
+    """One row per earlier `bench/learning.py` result: what it measured, and where it is."""
+    rows = []
     for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("learning") and f.endswith(".json")):
         data = _read(name)
-        if _read(name[:-5] + ".md") is None or not data.get("runs"):
+        if not data or not data.get("runs"):
             continue
         runs, settings = data["runs"], data["settings"]
         family = settings.get("family") or settings.get("env", "PointGoals-v0").split("/")[-1]
-        ks = ", ".join(str(k) for k in sorted({r["num_tasks"] for r in runs}))
-        methods = ", ".join(sorted({r["method"] for r in runs}))
-        sections.append((f"## Learning (`bench/learning.py`): {family}, K = {ks}; {methods} (`{name}`)",
-                         name[:-5] + ".md"))
-    return sections
+        rows.append([family, ", ".join(str(k) for k in sorted({r["num_tasks"] for r in runs})),
+                     ", ".join(sorted({r["method"] for r in runs})),
+                     ", ".join(str(s) for s in sorted({r["seed"] for r in runs})), f"`{name}`"])
+    if not rows:
+        return ""
+    return (f"Earlier `bench/learning.py` results, {SUPERSEDED_NOTE}; their tables and curves are in the "
+            f"files named (`python3 bench/learning.py --render FILE` prints one), docs/learning.md summarises "
+            f"them.\n\n" + table(["family", "K", "methods", "seeds", "file"], rows))
 
 
 def main(argv=None) -> None:
@@ -135,9 +130,11 @@ def main(argv=None) -> None:
              "## Targets\n", targets(throughput, memory)]
     sections = [("## Throughput (`bench/throughput.py`)", "throughput.md"),
                 ("### Before the optimisation (same script on commit 47cf939, the code before it; run just before the table above)", "throughput_before.md"),
-                *learning_sections(),
+                *generality_sections(),
                 ("## Scaling (`bench/scaling.py`)", "scaling.md"),
                 ("## Memory (`bench/memory.py`)", "memory.md")]
+    for old in (f for f in os.listdir(DOCS) if f.startswith("benchmarks_") and f.endswith(".png")):
+        os.remove(os.path.join(DOCS, old))  # the page's pictures are exactly those it shows
     for title, name in sections:
         md = _read(name)
         if md is None:
@@ -146,6 +143,9 @@ def main(argv=None) -> None:
             shutil.copy(os.path.join(RESULTS_DIR, png), os.path.join(DOCS, f"benchmarks_{png}"))
             md = md.replace(f"({png})", f"(benchmarks_{png})")
         parts += [title + "\n", md]
+    superseded = superseded_learning()
+    if superseded:
+        parts += ["## Learning results superseded by the general recipe\n", superseded]
     commentary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "commentary.md")
     if os.path.exists(commentary):
         with open(commentary) as f:

@@ -256,15 +256,16 @@ def test_memory_case_and_table(ray_session):
         {"algo": "embedpg", "num_tasks": 4, "history_len": 4}, {"algo": "ppo", "num_tasks": 4, "history_len": None}]
 
 
-def test_make_docs_shows_every_learning_result():
+def test_make_docs_shows_the_generality_suite_and_lists_every_earlier_learning_result():
     import make_docs
-    sections = make_docs.learning_sections()
-    names = [md for _, md in sections]
-    saved = sorted(f[:-5] + ".md" for f in os.listdir(common.RESULTS_DIR)
-                   if f.startswith("learning") and f.endswith(".json"))
-    assert names == saved and "learning_k4.md" in names
-    title = dict((md, t) for t, md in sections)["learning_k4.md"]
-    assert "PointGoals-v0, K = 4" in title and "embedpg_seed" in title
+    sections = make_docs.generality_sections()
+    assert sections[0][1] == "generality.md"
+    saved = sorted(f for f in os.listdir(common.RESULTS_DIR) if f.startswith("generality_") and f.endswith(".md"))
+    assert [md for _, md in sections[1:]] == saved
+    listed = make_docs.superseded_learning()
+    earlier = sorted(f for f in os.listdir(common.RESULTS_DIR) if f.startswith("learning") and f.endswith(".json"))
+    assert earlier and all(f"`{name}`" in listed for name in earlier)
+    assert "| PointGoals-v0 | 4 | embedpg_seed, embedpg_unbiased, ppo |" in listed  # learning_k4.json
 
 
 def test_learning_saves_a_run_under_way_after_each_evaluation(ray_session):
