@@ -42,7 +42,7 @@ def results(trial: Path):
 def flags_run(tmp_path_factory):
     storage = tmp_path_factory.mktemp("flags")
     proc = ok(rllib("train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", json.dumps(TINY_EMBED_PG),
-                    "--stop", '{"training_iteration": 2}', "--seed", "3", "--checkpoint-at-end",
+                    "--stop", '{"training_iteration": 2}', "--seed", "3",  # checkpoints at the end by default
                     "--storage-path", storage, "--name", "flags", *RAY_FLAGS))
     return storage / "flags", proc
 

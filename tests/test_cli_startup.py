@@ -46,3 +46,21 @@ def test_a_command_that_runs_registers_embed_pg_and_the_envs(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "rllib_embed/PointGoals-v0" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("flags, in_file, expected", [
+    ([], None, True),                               # on by default: `rllib evaluate TRIAL` has a checkpoint
+    (["--no-checkpoint-at-end"], None, False),
+    ([], False, False),                             # the file's own `checkpoint_at_end: false`
+    (["--checkpoint-at-end"], False, True),         # a flag overrides the file
+])
+def test_a_trial_checkpoints_at_its_end_unless_told_not_to(tmp_path, flags, in_file, expected):
+    from rllib_embed.cli.experiment import experiment_from_args
+    from rllib_embed.cli.main import parse_args
+
+    spec = "run:\n  env: rllib_embed/PointGoals-v0\n  run: EmbedPG\n"
+    if in_file is not None:
+        spec += f"  checkpoint_at_end: {str(in_file).lower()}\n"
+    path = tmp_path / "f.yaml"
+    path.write_text(spec)
+    assert experiment_from_args(parse_args(["train", "file", str(path), *flags])).checkpoint_at_end is expected

@@ -39,7 +39,7 @@ class Experiment:
     name: Optional[str] = None
     num_samples: int = 1
     checkpoint_freq: int = 0
-    checkpoint_at_end: bool = False
+    checkpoint_at_end: bool = True
     source: str = "command line"
 
     def criteria(self) -> Dict[str, float]:
@@ -94,7 +94,7 @@ def experiment_from_args(args) -> Experiment:
         pass_criteria=pass_criteria, name=args.name or name,
         num_samples=_pick(args.num_samples, spec.get("num_samples"), 1),
         checkpoint_freq=_pick(args.checkpoint_freq, spec.get("checkpoint_freq"), 0),
-        checkpoint_at_end=bool(args.checkpoint_at_end or spec.get("checkpoint_at_end", False)),
+        checkpoint_at_end=bool(_pick(args.checkpoint_at_end, spec.get("checkpoint_at_end"), True)),
         source=source,
     )
     for key in ("num_samples", "checkpoint_freq"):

@@ -76,7 +76,9 @@ def add_run_flags(parser: argparse.ArgumentParser, *, experiment_flags: bool = T
                             help="trials per search-space variant (sampled spaces draw anew for each)")
     tune_group.add_argument("--checkpoint-freq", type=_non_negative_int,
                             help="checkpoint every N iterations (0: never)")
-    tune_group.add_argument("--checkpoint-at-end", action="store_true", help="checkpoint when a trial ends")
+    tune_group.add_argument("--checkpoint-at-end", action=argparse.BooleanOptionalAction, default=None,
+                            help="checkpoint when a trial ends (default: on, so `rllib evaluate TRIAL` has one; "
+                                 "--no-checkpoint-at-end turns it off)")
     tune_group.add_argument("--keep-checkpoints-num", type=_positive_int, help="keep only the N latest checkpoints")
     ray_group = parser.add_argument_group("Ray")
     ray_group.add_argument("--ray-address", help="join a running Ray cluster (e.g. auto, or ray://HEAD:10001) "

@@ -251,7 +251,7 @@ def print_summary(results, extra_keys: List[str] = (), ends=None) -> None:
         print(f"\ntrial {i} ({status}): {result.path}")
         if metrics.get("experiment_tag"):
             print(f"  variant      {metrics['experiment_tag']}")
-        print(f"  checkpoint   {ends[i].checkpoint or '(none: add --checkpoint-at-end)'}")
+        print(f"  checkpoint   {ends[i].checkpoint or '(none: it ended before one; --checkpoint-freq N keeps one every N iterations)'}")
         for key in dict.fromkeys([*SUMMARY_METRICS, *extra_keys]):
             if key in metrics:
                 value, note = last_finite(result, metrics, key)  # NaN: no episode ended in the last iteration
