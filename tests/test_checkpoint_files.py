@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from rllib_embed.embed_pg.checkpoint_files import (
-    MANIFEST, MARKER, CheckpointError, atomic_save, check_checkpoint, resolve_checkpoint, write_manifest,
+    MANIFEST, MARKER, CheckpointError, atomic_save, check_checkpoint, remove_abandoned_saves, resolve_checkpoint,
+    write_manifest,
 )
 
 POINT_GOALS = "rllib_embed/PointGoals-v0"
@@ -54,6 +55,28 @@ def test_atomic_save_replaces_the_target_whole(tmp_path, existing):
     check_checkpoint(target)
     assert not (target / "stale.pkl").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_the_next_save_removes_the_hidden_folders_of_killed_saves(tmp_path):
+    """A save killed half-way leaves its hidden folder; the next save in the same folder removes it,
+    and leaves those of processes still running (another save under way) alone."""
+    import socket
+    import subprocess
+    import sys
+
+    host = socket.gethostname().replace("-", "_")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    killed = tmp_path / f".tmp-checkpoint_000004-{host}-{dead}-0123abcd"
+    running = tmp_path / f".tmp-checkpoint_000005-{host}-{os.getpid()}-0123abcd"
+    elsewhere = tmp_path / f".tmp-checkpoint_000006-otherhost-{dead}-0123abcd"
+    for folder in (killed, running, elsewhere):
+        folder.mkdir()
+        (folder / "x.pkl").write_bytes(b"half")
+    atomic_save(_fake_rllib_save, tmp_path / "checkpoint_000007")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["checkpoint_000007", running.name, elsewhere.name])
+    assert remove_abandoned_saves(str(tmp_path)) == []
 
 
 def _trial_with(tmp_path, damage):
@@ -122,6 +145,28 @@ def saved(tmp_path_factory, ray_session):
     algo.save_to_path(str(path))
     algo.stop()
     return path
+
+
+@pytest.mark.parametrize("damaged", ["algorithm_state.pkl", MODULE_STATE])
+def test_from_checkpoint_and_restore_check_the_manifest_before_any_work(saved, tmp_path, damaged):
+    """A truncated file is one CheckpointError line naming it: from_checkpoint before the
+    algorithm is built, restore before RLlib unpickles anything."""
+    from rllib_embed import EmbedPG
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(saved, ckpt)
+    _truncate(ckpt / damaged)
+    message = f"damaged checkpoint file {ckpt / damaged}: "
+    with pytest.raises(CheckpointError, match=message) as e:
+        EmbedPG.from_checkpoint(str(ckpt))
+    assert "\n" not in str(e.value)
+    algo = EmbedPG.from_checkpoint(str(saved))
+    try:
+        with pytest.raises(CheckpointError, match=message):
+            algo.restore_from_path(str(ckpt))
+        algo.restore_from_path(str(saved))  # an intact one restores
+    finally:
+        algo.stop()
 
 
 def test_embed_pg_checkpoint_carries_a_manifest_and_nothing_half_written(saved):

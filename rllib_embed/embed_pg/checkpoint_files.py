@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import uuid
 from typing import Callable, List, Optional, Tuple
@@ -29,6 +30,8 @@ CTOR_FILE = "class_and_ctor_args.pkl"  # RLlib's Checkpointable.CLASS_AND_CTOR_A
 STATE_FILES = ("algorithm_state.pkl", "algorithm_state.msgpack")  # RLlib writes the Algorithm's own state last
 TUNE_CHECKPOINT = re.compile(r"^checkpoint_(\d+)$")
 _TMP_PREFIX = ".tmp-"  # half-written folders: hidden, never matched by TUNE_CHECKPOINT
+# .tmp-<name>[-old]-<host>-<pid>-<8 hex>: which process wrote it.
+_TMP_OWNER = re.compile(r"^\.tmp-.+-(?P<host>[^-]+)-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
 class CheckpointError(ValueError):
@@ -46,14 +49,15 @@ def atomic_save(save: Callable[[str], object], path: str | os.PathLike) -> str:
     path = os.path.abspath(os.fspath(path))
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}")
+    remove_abandoned_saves(parent)
+    tmp = os.path.join(parent, f"{_TMP_PREFIX}{name}-{_owner()}-{uuid.uuid4().hex[:8]}")
     try:
         save(tmp)
         write_manifest(tmp)
         _fsync_dir(tmp)
         if os.path.isdir(path):
             if os.listdir(path):  # an older checkpoint at the same path: set it aside first
-                old = os.path.join(parent, f"{_TMP_PREFIX}{name}-old-{uuid.uuid4().hex[:8]}")
+                old = os.path.join(parent, f"{_TMP_PREFIX}{name}-old-{_owner()}-{uuid.uuid4().hex[:8]}")
                 os.rename(path, old)
                 os.rename(tmp, path)
                 shutil.rmtree(old, ignore_errors=True)
@@ -67,6 +71,36 @@ def atomic_save(save: Callable[[str], object], path: str | os.PathLike) -> str:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _owner() -> str:
+    """This process, as a hidden folder's name records it: host and pid."""
+    return f"{socket.gethostname().replace('-', '_')}-{os.getpid()}"
+
+
+def remove_abandoned_saves(parent: str) -> List[str]:
+    """Removes the hidden folders of saves that were cut short (the process was killed) in
+    ``parent``: those written by a process of this host that no longer runs. Folders of running
+    processes and of other hosts are left alone. Returns the removed paths."""
+    host = socket.gethostname().replace("-", "_")
+    removed = []
+    for entry in os.listdir(parent):
+        m = _TMP_OWNER.match(entry)
+        if not m or m.group("host") != host or _alive(int(m.group("pid"))):
+            continue
+        shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+        removed.append(os.path.join(parent, entry))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_manifest(folder: str) -> None:

@@ -15,7 +15,7 @@ from ray.rllib.utils.metrics import (
 )
 
 from rllib_embed.embed_pg.callbacks import TaskEpisodeWindows
-from rllib_embed.embed_pg.checkpoint_files import atomic_save
+from rllib_embed.embed_pg.checkpoint_files import atomic_save, check_checkpoint
 from rllib_embed.embed_pg.columns import ENV_ID
 from rllib_embed.embed_pg.env_runner_state import STREAMS, process_rng_state, set_process_rng_state
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
@@ -53,6 +53,25 @@ class EmbedPG(Algorithm):
             return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
         return atomic_save(lambda tmp: super(EmbedPG, self).save_to_path(
             tmp, state=state, use_msgpack=use_msgpack), path)
+
+    @classmethod
+    def from_checkpoint(cls, path, filesystem=None, **kwargs) -> "EmbedPG":
+        """RLlib's `Algorithm.from_checkpoint`, after a local checkpoint's manifest is checked.
+
+        Raises `checkpoint_files.CheckpointError` (a ValueError, one line naming the file) for
+        a missing, truncated or changed file, before the algorithm is built. Unpickles the
+        checkpoint (RLlib's format): load only checkpoints you trust.
+        """
+        if _local_path(path, filesystem):
+            check_checkpoint(path)
+        return super().from_checkpoint(path, filesystem=filesystem, **kwargs)
+
+    def restore_from_path(self, path, *, component=None, filesystem=None, **kwargs) -> None:
+        """RLlib's, after a local checkpoint's manifest is checked (`algo.restore`, Tune's
+        restores); raises `checkpoint_files.CheckpointError` as `from_checkpoint` does."""
+        if component is None and _local_path(path, filesystem):
+            check_checkpoint(path)
+        return super().restore_from_path(path, component=component, filesystem=filesystem, **kwargs)
 
     def get_state(self, components=None, *, not_components=None, **kwargs):
         """RLlib's state plus what a checkpoint must carry besides it:
@@ -166,3 +185,9 @@ def set_local_torch_threads(config) -> None:
                     "runner (was %d; config.local_torch_threads=None keeps torch's setting)", threads,
                     torch.get_num_threads())
         torch.set_num_threads(threads)
+
+
+def _local_path(path, filesystem) -> bool:
+    """A checkpoint folder on this machine's file system (str or os.PathLike, no URI)."""
+    return filesystem is None and isinstance(path, (str, os.PathLike)) and "://" not in os.fspath(path) \
+        and os.path.isdir(path)
