@@ -21,7 +21,7 @@ from rllib_embed.embed_pg.env_runner_state import STREAMS, process_rng_state, se
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.evaluation import observation_normalizer
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER
-from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task
+from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task, task_and_copy
 
 # Checkpoint entry of the per-task metric windows (EmbedPGCallbacks).
 TASK_EPISODE_WINDOWS = "task_episode_windows"
@@ -121,6 +121,7 @@ class EmbedPG(Algorithm):
             if not episodes:
                 return
             self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+            self._log_task_coverage(episodes)
 
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
@@ -145,6 +146,31 @@ class EmbedPG(Algorithm):
                 from_worker_or_learner_group=self.learner_group,
                 policies=set(learner_results[0].keys()) - {ALL_MODULES},
                 inference_only=True)
+
+    def _log_task_coverage(self, episodes) -> None:
+        """`env_runners/tasks/task_<k>/env_copies_sampled`: how many of task k's D env copies
+        this batch holds (fewer while an env runner is down and restarting); one warning line
+        when a task is missing or comes back. The update goes on with the tasks present."""
+        copies = [set() for _ in range(self.config.num_tasks)]
+        for episode in episodes:
+            task, copy = task_and_copy(episode.custom_data[ENV_ID], self.config.num_tasks,
+                                       self.config.copies_per_task)
+            copies[task].add(copy)
+        for task, present in enumerate(copies):
+            self.metrics.log_value((ENV_RUNNER_RESULTS, "tasks", f"task_{task}", "env_copies_sampled"),
+                                   len(present), reduce="mean", window=1)
+        missing = [task for task, present in enumerate(copies) if not present]
+        previous = getattr(self, "_missing_tasks", [])
+        if missing != previous:
+            if missing:
+                logger.warning(
+                    "EmbedPG: task(s) %s missing from this batch (their env runner is down or restarting): "
+                    "the update takes the other tasks only until they are back; per task: "
+                    "env_runners/tasks/task_<k>/env_copies_sampled", ", ".join(map(str, missing)))
+            else:
+                logger.warning("EmbedPG: every task is in the batch again (task(s) %s were missing)",
+                               ", ".join(map(str, previous)))
+        self._missing_tasks = missing
 
     # ---- the observation statistics travel with the module (observation_statistics.py) ---------
     def get_module(self, module_id=DEFAULT_MODULE_ID):
