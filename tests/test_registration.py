@@ -33,3 +33,15 @@ def test_tuner_runs_embedpg_by_name(ray_session, tmp_path):
     best = results.get_best_result(metric="env_runners/num_env_steps_sampled_lifetime", mode="max")
     assert best.metrics["training_iteration"] == 2
     assert best.metrics["env_runners"]["num_env_steps_sampled_lifetime"] == 2 * 2 * 10
+
+
+def test_building_embed_pg_in_python_does_not_advise_the_old_api_stack(caplog):
+    """RLlib's "You are running EmbedPG on the new API stack! ... set config.api_stack(... False)"
+    names an option EmbedPG does not have: held back (RLlib's other notices: docs/cli.md)."""
+    import logging
+
+    from rllib_embed import EmbedPGConfig
+
+    caplog.set_level(logging.WARNING, logger="ray.rllib.algorithms.algorithm_config")
+    EmbedPGConfig().environment("rllib_embed/PointGoals-v0").validate()
+    assert not any("on the new API stack" in r.getMessage() for r in caplog.records)
