@@ -1,6 +1,6 @@
 """Train EmbedPG on PointGoals (K=4 goals on a circle) until every task is solved.
 
-    python examples/quickstart.py                 # about 15 s on a quiet 2-core machine (7 s of training)
+    python examples/quickstart.py                 # about a minute on a quiet 2-core machine (56 s measured, 34 s of it training)
     python examples/quickstart.py --max-iterations 1200 --solved 1.0
 
 One progress bar (iterations done of the budget, time left, mean return, each task's

@@ -64,3 +64,21 @@ def test_a_trial_checkpoints_at_its_end_unless_told_not_to(tmp_path, flags, in_f
     path = tmp_path / "f.yaml"
     path.write_text(spec)
     assert experiment_from_args(parse_args(["train", "file", str(path), *flags])).checkpoint_at_end is expected
+
+
+@pytest.mark.parametrize("argv, starts", [
+    (["train", "--algo", "PPOO", "--env", "rllib_embed/PointGoals-v0"], "rllib: error: unknown algorithm 'PPOO'"),
+    (["train", "--algo", "EmbedPG", "--env", "Nope-v0"], "rllib: error: unknown env 'Nope-v0'"),
+    (["train", "--algo", "EmbedPG", "--env", "rllib_embed/PointGoals-v0", "--config", "{bad"],
+     "rllib: error: --config: malformed JSON"),
+])
+def test_docs_cli_errors_are_what_the_command_prints(argv, starts, capfd):
+    """docs/cli.md's "Errors" lines, word for word."""
+    from pathlib import Path
+
+    from rllib_embed.cli.main import main
+
+    doc = (Path(REPO) / "docs" / "cli.md").read_text()
+    (documented,) = [line for line in doc.splitlines() if line.startswith(starts)]
+    assert main(argv) == 2
+    assert capfd.readouterr().err.strip() == documented
