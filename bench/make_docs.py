@@ -19,6 +19,8 @@ DOCS = os.path.join(REPO_ROOT, "docs")
 REGENERATE = """\
 python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (defaults, 1 epoch), ceiling
 python3 bench/generality.py                      # ~3 h: the generality suite, 4 families x 3 seeds x {EmbedPG, PPO}
+python3 bench/learning.py --env PointGoals-v0 --num-tasks 4 8 --methods clipped_score ppo --out bench/results/learning_pointgoals_recipe_vs_ppo.json  # ~20 min
+python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_score ppo --out bench/results/learning_halfcheetahdir_recipe_vs_ppo.json  # ~1.5 h
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
 python3 bench/make_docs.py                       # this page"""
@@ -85,20 +87,32 @@ def targets(throughput, memory) -> str:
     return table(["target", "wanted", "measured", "met"], rows)
 
 
+def _is_recipe_result(name: str) -> bool:
+    """`bench/learning.py` results of the general recipe (`--methods clipped_score ppo`, saved as
+    learning_<family>_recipe_vs_ppo.json): current, shown whole."""
+    return "_recipe_vs_ppo" in name
+
+
 def generality_sections() -> list:
-    """(title, markdown file) of the generality suite: its summary, then each family's runs."""
+    """(title, markdown file) of the current learning results: the generality suite's summary and
+    each family's runs, then the general recipe's runs on the shipped families."""
     sections = [("## Learning: the generality suite (`bench/generality.py`)", "generality.md")]
     for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("generality_") and f.endswith(".md")):
-        family = _read(name[:-3] + ".json")
-        title = (family or {}).get("settings", {}).get("family") or name[len("generality_"):-3]
-        sections.append((f"### {title} (`{name[:-3]}.json`)", name))
+        sections.append((f"### {name[len('generality_'):-3]} (`{name[:-3]}.json`)", name))
+    recipe = sorted(f for f in os.listdir(RESULTS_DIR)
+                    if f.startswith("learning") and f.endswith(".md") and _is_recipe_result(f))
+    if recipe:
+        sections.append(("## Learning: the general recipe on the shipped families (`bench/learning.py --methods "
+                         "clipped_score ppo`)", None))
+        sections += [(f"### `{name[:-3]}.json`", name) for name in recipe]
     return sections
 
 
 def superseded_learning() -> str:
     """One row per earlier `bench/learning.py` result: what it measured, and where it is."""
     rows = []
-    for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("learning") and f.endswith(".json")):
+    for name in sorted(f for f in os.listdir(RESULTS_DIR) if f.startswith("learning") and f.endswith(".json")
+                       and not _is_recipe_result(f)):
         data = _read(name)
         if not data or not data.get("runs"):
             continue
@@ -136,6 +150,9 @@ def main(argv=None) -> None:
     for old in (f for f in os.listdir(DOCS) if f.startswith("benchmarks_") and f.endswith(".png")):
         os.remove(os.path.join(DOCS, old))  # the page's pictures are exactly those it shows
     for title, name in sections:
+        if name is None:  # a heading of its own
+            parts.append(title + "\n")
+            continue
         md = _read(name)
         if md is None:
             continue
