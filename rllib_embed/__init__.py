@@ -33,7 +33,7 @@ def _launched_by_rllib_command() -> bool:
 
 
 def __getattr__(name):
-    # Under the `rllib` command, before register(): EmbedPG, EmbedPGConfig, envs on first use.
+    # Under the `rllib` command, before register(): EmbedPG and EmbedPGConfig on first use.
     if name in ("EmbedPG", "EmbedPGConfig"):
         register()
         from rllib_embed import embed_pg

@@ -14,12 +14,12 @@ import pickle
 import sys
 from typing import Any, Dict, List
 
+import rllib_embed
 from rllib_embed.cli.checkpoint_path import resolve_checkpoint
 from rllib_embed.cli.errors import CLIError
 
 
 def evaluate_command(args) -> int:
-    import rllib_embed
     rllib_embed.register()  # the checkpoint's algorithm and env are looked up by name
 
     from rllib_embed.cli.quiet_logs import hold_back_notices

@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 from typing import Dict, List
 
+import rllib_embed
 from rllib_embed.cli.checks import check_experiment
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import experiment_from_args
 from rllib_embed.cli.finite_metrics import last_finite
 from rllib_embed.cli.run_state import EXIT_INTERRUPTED, TrialEnd, interrupted, trial_ends
-from rllib_embed.cli.train import (check_local_cpus, flat_metrics, print_summary, register_all, run_experiment,
-                                   start_ray)
+from rllib_embed.cli.train import check_local_cpus, flat_metrics, print_summary, run_experiment, start_ray
 
 
 def regress_command(args) -> int:
@@ -33,7 +33,7 @@ def regress_command(args) -> int:
             raise CLIError(f"{path}: nothing to check: `stop` has only budget keys ({', '.join(experiment.stop)}) "
                            f"and there is no `pass_criteria`; add a metric to reach, e.g. "
                            f"env_runners/episode_return_mean: -5")
-        register_all()  # the registry, for check_experiment's algorithm and env names
+        rllib_embed.register()  # the registry, for check_experiment's algorithm and env names
         planned.append((path, experiment, check_experiment(experiment), criteria))
         check_local_cpus(experiment, file_args)
     start_ray(args)

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any, Dict, List
 
+import rllib_embed
 from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
@@ -27,7 +28,7 @@ TASKS_PREFIX = "env_runners/tasks/task_"
 
 def train_command(args) -> int:
     experiment = experiment_from_args(args)
-    register_all()  # what needs the registry (algorithm and env names) from here on
+    rllib_embed.register()  # what needs the registry (algorithm and env names) from here on
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
     check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
     check_local_cpus(experiment, args)
@@ -42,12 +43,6 @@ def train_command(args) -> int:
         print_interrupted(ends, args.argv, results.experiment_path)
         return EXIT_INTERRUPTED
     return EXIT_FAILED if results.errors else 0
-
-
-def register_all() -> None:
-    """EmbedPG and the envs, registered once the arguments parse (see `rllib_embed.register`)."""
-    import rllib_embed
-    rllib_embed.register()
 
 
 def stop_on_signals() -> None:

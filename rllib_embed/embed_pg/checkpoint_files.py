@@ -73,16 +73,21 @@ def atomic_save(save: Callable[[str], object], path: str | os.PathLike) -> str:
     return path
 
 
+def _host() -> str:
+    """This machine's name, without the '-' that separates a hidden folder's name parts."""
+    return socket.gethostname().replace("-", "_")
+
+
 def _owner() -> str:
     """This process, as a hidden folder's name records it: host and pid."""
-    return f"{socket.gethostname().replace('-', '_')}-{os.getpid()}"
+    return f"{_host()}-{os.getpid()}"
 
 
 def remove_abandoned_saves(parent: str) -> List[str]:
     """Removes the hidden folders of saves that were cut short (the process was killed) in
     ``parent``: those written by a process of this host that no longer runs. Folders of running
     processes and of other hosts are left alone. Returns the removed paths."""
-    host = socket.gethostname().replace("-", "_")
+    host = _host()
     removed = []
     for entry in os.listdir(parent):
         m = _TMP_OWNER.match(entry)
