@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 import torch
@@ -10,6 +11,9 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # longer on a loaded 2-core machine).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
+# `rllib train` records the experiment folders it starts (rllib_embed/cli/own_runs.py): the
+# tests' record is their own, never the user's ~/.local/state.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="rllib_embed_tests_state_")
 
 
 def start_local_ray():

@@ -13,6 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg import columns as C
+from rllib_embed.embed_pg.module_checkpoint import load_module
 
 ENVS = {"continuous": "rllib_embed/PointGoals-v0", "discrete": "rllib_embed/GridGoals-v0"}
 
@@ -61,3 +62,12 @@ def test_algorithm_and_module_round_trip(kind, tmp_path, ray_session):
     alone = RLModule.from_checkpoint(module_path)
     got = alone.forward_inference(_probe_batch(alone))[Columns.ACTION_DIST_INPUTS]
     torch.testing.assert_close(got, expected)
+
+    # The same module from EmbedPG's plain files (JSON and tensors, nothing unpickled): equal weights and spaces.
+    plain = load_module(path)
+    assert plain.observation_space == alone.observation_space and plain.action_space == alone.action_space
+    assert plain.model_config == alone.model_config
+    expected_weights = alone.state_dict()
+    assert plain.state_dict().keys() == expected_weights.keys()
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, expected_weights[key]), key

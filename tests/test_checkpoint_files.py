@@ -195,16 +195,28 @@ def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(saved
     assert f"checkpoint: {trial / 'checkpoint_000000'}" in out  # the report names it too
 
 
-@pytest.mark.parametrize("damaged", [MODULE_STATE, "class_and_ctor_args.pkl"])
-def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, capfd, damaged):
-    """An older checkpoint (no manifest): the loader's unpickling error becomes one line naming the file."""
+MODULE_DIR = os.path.dirname(MODULE_STATE)
+PLAIN_FILES = (os.path.join(MODULE_DIR, "embed_pg_module.json"), os.path.join(MODULE_DIR, "embed_pg_weights.pt"),
+               "embed_pg_run.json")
+
+
+@pytest.mark.parametrize("damaged, trusted", [
+    (PLAIN_FILES[0], False), (PLAIN_FILES[1], False),  # what a plain (no-unpickling) read takes
+    (MODULE_STATE, True), ("class_and_ctor_args.pkl", True),  # an older checkpoint, read by unpickling
+])
+def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, capfd, damaged, trusted):
+    """A checkpoint without manifest: the loader's error becomes one line naming the file, for the
+    plain files and, in a checkpoint without them read with --trust-checkpoint, for RLlib's pickles."""
     from rllib_embed.cli.main import main
 
     ckpt = tmp_path / "old"
     shutil.copytree(saved, ckpt)
     os.remove(ckpt / MANIFEST)
+    if trusted:
+        for plain in PLAIN_FILES:
+            os.remove(ckpt / plain)
     _truncate(ckpt / damaged)
-    assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 2
+    assert main(["evaluate", str(ckpt), "--episodes", "1", *(["--trust-checkpoint"] if trusted else [])]) == 2
     out, err = capfd.readouterr()
     (line,) = [line for line in err.splitlines() if line.strip()]
     assert line.startswith("rllib: error: ") and str(ckpt / damaged) in line, err
@@ -241,5 +253,7 @@ def test_transfer_and_pictures_take_only_complete_checkpoints(saved, tmp_path, c
         load_skills(trial / "checkpoint_000001")
     _truncate(trial / "checkpoint_000000" / "class_and_ctor_args.pkl")
     os.remove(trial / "checkpoint_000000" / MANIFEST)
+    assert checkpoint_env(trial / "checkpoint_000000")[0] == "rllib_embed/PointGoals-v0"  # the plain run file
+    os.remove(trial / "checkpoint_000000" / "embed_pg_run.json")
     with pytest.raises(CheckpointError, match="damaged checkpoint file .*class_and_ctor_args.pkl"):
-        checkpoint_env(trial / "checkpoint_000000")
+        checkpoint_env(trial / "checkpoint_000000", trust_checkpoint=True)

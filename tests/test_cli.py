@@ -300,8 +300,8 @@ def test_a_run_without_stop_criteria_says_it_runs_until_ctrl_c(stop, tmp_path, c
 def test_explore_samples_seeded_actions_without_touching_torch_state(flags_run):
     import torch
 
-    from rllib_embed.cli.evaluate import load_module
     from rllib_embed.embed_pg.evaluation import evaluate_per_task
+    from rllib_embed.embed_pg.module_checkpoint import load_module
 
     experiment, _ = flags_run
     (trial,) = trial_dirs(experiment)

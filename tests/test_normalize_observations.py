@@ -8,8 +8,8 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg.connectors import NormalizeObservations
-from rllib_embed.embed_pg.evaluation import (
-    evaluate_algorithm_per_task, evaluate_per_task, load_observation_normalizer, observation_normalizer)
+from rllib_embed.embed_pg.evaluation import evaluate_algorithm_per_task, evaluate_per_task, observation_normalizer
+from rllib_embed.embed_pg.module_checkpoint import load_observation_normalizer
 
 SPACE = gym.spaces.Dict({"obs": gym.spaces.Box(-100, 100, (3,), np.float32),
                          "task": gym.spaces.Box(0, 1, (2,), np.float32)})

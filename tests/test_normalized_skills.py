@@ -2,6 +2,7 @@
 observation statistics travel with the module (Algorithm checkpoint, its RLModule folder
 alone, algo.get_module()), and a module that lost them is refused loudly."""
 
+import json
 import os
 import pickle
 import shutil
@@ -12,8 +13,9 @@ import torch
 
 from rllib_embed import EmbedPGConfig
 from rllib_embed.embed_pg.columns import OBS_KEY
-from rllib_embed.embed_pg.evaluation import (MODULE_SUBDIR, evaluate_per_task, load_observation_normalizer,
-                                             observation_normalizer)
+from rllib_embed.embed_pg.evaluation import evaluate_per_task, observation_normalizer
+from rllib_embed.embed_pg.module_checkpoint import MODULE_SUBDIR, load_observation_normalizer
+from rllib_embed.embed_pg.plain_files import MODULE_FILE
 from rllib_embed.transfer import SkillSpaceEnv, load_skills
 from rllib_embed.transfer import skill_space_env as skill_space_env_module
 
@@ -94,12 +96,19 @@ def test_evaluation_applies_the_module_s_statistics_without_being_told(normalize
 
 
 def _strip_statistics(module_dir):
+    """The statistics removed from both copies of the module's state: RLlib's pickle and the plain JSON."""
     path = os.path.join(module_dir, "module_state.pkl")
     with open(path, "rb") as f:
         state = pickle.load(f)
     state.pop("observation_normalizer")
     with open(path, "wb") as f:
         pickle.dump(state, f)
+    path = os.path.join(module_dir, MODULE_FILE)
+    with open(path) as f:
+        plain = json.load(f)
+    plain["state"].pop("observation_normalizer")
+    with open(path, "w") as f:
+        json.dump(plain, f)
 
 
 def test_a_normalised_module_without_statistics_is_refused_loudly(normalized_run, tmp_path):

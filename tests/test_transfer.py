@@ -96,8 +96,10 @@ def test_a_checkpoint_that_is_not_embedpg_is_refused(tmp_path):
     ppo = DefaultPPOTorchRLModule(observation_space=obs_space, action_space=gym.spaces.Box(-1, 1, (2,), np.float32),
                                   model_config={"fcnet_hiddens": [8]})
     ppo.save_to_path(str(tmp_path / "ppo_module"))
+    with pytest.raises(ValueError, match="has no embed_pg_module.json .* pass --trust-checkpoint"):
+        SkillSpaceEnv(str(tmp_path / "ppo_module"), POINT_GOALS)  # RLlib's pickles only: not unpickled
     with pytest.raises(ValueError, match="holds a DefaultPPOTorchRLModule, not an EmbedPG module"):
-        SkillSpaceEnv(str(tmp_path / "ppo_module"), POINT_GOALS)
+        SkillSpaceEnv(str(tmp_path / "ppo_module"), POINT_GOALS, trust_checkpoint=True)
     with pytest.raises(ValueError, match="holds no RLModule"):
         SkillSpaceEnv(str(tmp_path), POINT_GOALS)
     with pytest.raises(ValueError, match="is not a directory"):

@@ -34,16 +34,20 @@ def evaluate_command(args) -> int:
 
 
 def _evaluate(args) -> int:
+    from rllib_embed.cli import own_runs
+
     checkpoint = resolve_checkpoint(args.checkpoint)
     if args.out:
         out_dir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(out_dir):
             raise CLIError(f"--out: folder does not exist: {out_dir}")
-    algo_cls, config = load_algorithm_config(checkpoint)
+    # Unpickling (checkpoints without EmbedPG's plain files) only for this machine's own runs or on request.
+    trusted = args.trust_checkpoint or own_runs.started_here(checkpoint) is not None
+    algo_cls, config = load_algorithm_config(checkpoint, trust_checkpoint=trusted)
     env_config = {**dict(config.env_config or {}), **(args.env_config or {})}
     if args.env_config:
         _check_env_config(config.env, dict(config.env_config or {}), env_config, args.env_config)
-    module = load_module(checkpoint)
+    module = load_module(checkpoint, algo_cls, trust_checkpoint=trusted)
     report = {
         "checkpoint": checkpoint,
         "algorithm": algo_cls.__name__,
@@ -54,11 +58,10 @@ def _evaluate(args) -> int:
         "explore": args.explore,
     }
     if _is_embed_pg(algo_cls):
-        from rllib_embed.embed_pg.evaluation import evaluate_per_task, with_legacy_statistics
+        from rllib_embed.embed_pg.evaluation import evaluate_per_task
         from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
         # The statistics the module carries (older checkpoints: its env runner's), or a one-line refusal.
-        normalize_obs = module_observation_normalizer(with_legacy_statistics(module, checkpoint),
-                                                      f"checkpoint {checkpoint!r}")
+        normalize_obs = module_observation_normalizer(module, f"checkpoint {checkpoint!r}")
         per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
                                      skill=args.skill, seed=args.seed, explore=args.explore,
                                      normalize_obs=normalize_obs)
@@ -106,11 +109,21 @@ def _check_env_config(env, trained_config: Dict[str, Any], env_config: Dict[str,
                        f"(docs/transfer.md)")
 
 
-def load_algorithm_config(checkpoint: str):
-    """(algorithm class, its AlgorithmConfig) as saved in the checkpoint."""
+def load_algorithm_config(checkpoint: str, *, trust_checkpoint: bool = False):
+    """(algorithm class, its AlgorithmConfig) as saved in the checkpoint: from EmbedPG's plain
+    `embed_pg_run.json` where it names the env, else (only with ``trust_checkpoint``) by
+    unpickling RLlib's `class_and_ctor_args.pkl`. Raises CLIError (one line) otherwise."""
+    from rllib_embed.embed_pg.checkpoint_files import UntrustedCheckpointError
+    from rllib_embed.embed_pg.plain_files import RUN_FILE, read_run_file
+
+    run = read_run_file(checkpoint)
+    if run is not None and run["algorithm"] == "EmbedPG" and run["env"] is not None and run["env_config"] is not None:
+        from rllib_embed.embed_pg import EmbedPG
+        return EmbedPG, EmbedPG.get_default_config().environment(run["env"], env_config=run["env_config"])
+    if not trust_checkpoint:
+        raise CLIError(str(UntrustedCheckpointError(checkpoint, RUN_FILE)))
     path = os.path.join(checkpoint, "class_and_ctor_args.pkl")
     try:
-        import rllib_embed  # noqa: F401  (EmbedPG and the envs, for unpickling and env creation)
         with open(path, "rb") as f:
             saved = pickle.load(f)
         algo_cls = saved["class"]
@@ -126,16 +139,22 @@ def load_algorithm_config(checkpoint: str):
     return algo_cls, config
 
 
-def load_module(checkpoint: str):
+def load_module(checkpoint: str, algo_cls, *, trust_checkpoint: bool = False):
+    """The checkpoint's single-agent RLModule: an EmbedPG module from its plain files
+    (`module_checkpoint.load_module`), any other by unpickling, only with ``trust_checkpoint``."""
     from ray.rllib.core.rl_module.rl_module import RLModule
 
-    from rllib_embed.embed_pg.checkpoint_files import load_checked
-    from rllib_embed.embed_pg.evaluation import MODULE_SUBDIR
+    from rllib_embed.embed_pg.checkpoint_files import UntrustedCheckpointError, load_checked
+    from rllib_embed.embed_pg.module_checkpoint import MODULE_SUBDIR, load_module as load_embed_pg_module
 
     path = os.path.join(checkpoint, MODULE_SUBDIR)
     if not os.path.isdir(path):
         raise CLIError(f"checkpoint {checkpoint} has no single-agent module at {MODULE_SUBDIR} "
                        f"(multi-agent and old-API-stack checkpoints are not supported)")
+    if _is_embed_pg(algo_cls):
+        return load_embed_pg_module(checkpoint, trust_checkpoint=trust_checkpoint)
+    if not trust_checkpoint:
+        raise CLIError(str(UntrustedCheckpointError(checkpoint, "EmbedPG plain files")))
     return load_checked(RLModule.from_checkpoint, path)
 
 

@@ -98,6 +98,13 @@ def add_resume_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the experiment of the same --name and --storage-path: unfinished and errored "
                              "trials go on from their newest complete checkpoint (RLlib's former flag)")
+    add_trust_flag(parser, "with --resume: continue an experiment folder that `rllib train` did not start on this "
+                           "machine (Tune unpickles its files, which runs any code placed in them)")
+
+
+def add_trust_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help=f"{help_text}; only for files you trust (docs/reliability.md, \"Checkpoints from others\")")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="JSON object merged key by key over the checkpoint's env_config (same "
                                "observation and task layout as in training; new tasks: transfer)")
     evaluate.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
+    add_trust_flag(evaluate, "read a checkpoint that has no EmbedPG plain files (another algorithm's, or one written "
+                             "before them) and that `rllib train` did not write on this machine, by unpickling it, "
+                             "which runs any code placed in it")
 
     regress = commands.add_parser("regress", help="learning-regression test: run tuned configs, exit 1 if any "
                                                   "misses its criterion",

@@ -9,6 +9,7 @@ import sys
 from typing import Any, Dict, List
 
 import rllib_embed
+from rllib_embed.cli import own_runs
 from rllib_embed.cli.checks import check_experiment, trial_cpus
 from rllib_embed.cli.errors import EXIT_FAILED, CLIError
 from rllib_embed.cli.experiment import Experiment, experiment_from_args
@@ -30,7 +31,10 @@ def train_command(args) -> int:
     experiment = experiment_from_args(args)
     rllib_embed.register()  # what needs the registry (algorithm and env names) from here on
     param_space = check_experiment(experiment)  # every input error surfaces here, before Ray
-    check_name_free_or_resuming(experiment_path(experiment.name, args.storage_path), args.resume)
+    path = experiment_path(experiment.name, args.storage_path)
+    check_name_free_or_resuming(path, args.resume)
+    if args.resume:
+        check_trusted_to_resume(path, args)
     check_local_cpus(experiment, args)
     if not experiment.stop and not args.resume:
         print("rllib: no stop criteria (--stop or the file's stop:): training runs until Ctrl-C, which saves "
@@ -175,12 +179,15 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
         return resume_experiment(experiment, param_space, args)
     from rllib_embed.cli.stop_criteria import StopCriteria  # a Tune Stopper: Tune is loaded by now
     stopper = StopCriteria(experiment.stop) if experiment.stop else None  # also refuses an unknown key
+    from ray.tune.utils.util import date_str
+    name = experiment.name or f"{experiment.algo}_{date_str()}"  # Tune's own default, known before it starts
+    own_runs.remember(experiment_path(name, args.storage_path))  # --resume of it needs no --trust-checkpoint
     tuner = tune.Tuner(
         experiment.algo,
         param_space=param_space,
         tune_config=tune.TuneConfig(num_samples=experiment.num_samples),
         run_config=tune.RunConfig(
-            name=experiment.name,
+            name=name,
             storage_path=storage,
             stop=stopper,
             verbose=min(3, 1 + args.verbose),
@@ -196,6 +203,16 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
     if stopper is not None and stopper.unknown:
         raise CLIError(f"{stopper.unknown} (stopped after the first result; results so far: {results.experiment_path})")
     return results
+
+
+def check_trusted_to_resume(path: str, args) -> None:
+    """One line, before Ray starts, where --resume would unpickle an experiment folder that this
+    machine's `rllib train` did not start (Tune's saved state and the checkpoints are pickles)
+    and --trust-checkpoint is not given."""
+    if not (args.trust_checkpoint or own_runs.started_here(path)):
+        raise CLIError(f"--resume: {path} was not started by `rllib train` on this machine (its record: "
+                       f"{own_runs.record_path()}); resuming unpickles its files, which runs any code placed in "
+                       f"them; if you trust where it came from, add --trust-checkpoint")
 
 
 def resume_experiment(experiment: Experiment, param_space: Dict[str, Any], args):

@@ -38,6 +38,17 @@ class CheckpointError(ValueError):
     """A path holds no complete checkpoint, or one of its files is damaged; one line, naming it."""
 
 
+class UntrustedCheckpointError(CheckpointError):
+    """Reading the checkpoint would unpickle its files (which can run any code placed in them),
+    and the caller did not say it trusts the checkpoint; one line, naming it and the way to say so."""
+
+    def __init__(self, path: str, missing: str):
+        super().__init__(
+            f"{path} has no {missing} (written by RLlib alone or by an older rllib-embed): reading it unpickles "
+            f"its files, which runs any code placed in them; if you trust where it came from, pass "
+            f"--trust-checkpoint (Python: trust_checkpoint=True); see docs/reliability.md, \"Checkpoints from others\"")
+
+
 # --- writing ----------------------------------------------------------------------------
 
 def atomic_save(save: Callable[[str], object], path: str | os.PathLike) -> str:
@@ -230,21 +241,23 @@ def load_checked(load: Callable[[str], object], folder: str | os.PathLike):
 
 
 def find_damaged_file(folder: str | os.PathLike) -> Optional[str]:
-    """The first pickle / torch file under ``folder`` that cannot be read back (None: all read)."""
-    import pickle
+    """The first pickle or zip (torch) file under ``folder`` that is cut short or garbled (None:
+    all whole). Nothing is unpickled: a pickle's opcodes are only parsed (`pickletools`)."""
+    import pickletools
+    import zipfile
 
     for rel in _files(os.fspath(folder)):
         file = os.path.join(os.fspath(folder), rel)
-        if not rel.endswith((".pkl", ".pt")):
-            continue
         try:
-            if rel.endswith(".pt"):
-                import torch
-                torch.load(file, weights_only=False, map_location="cpu")
-            else:
+            if rel.endswith(".pkl"):
                 with open(file, "rb") as f:
-                    pickle.load(f)
-        except Exception:  # noqa: BLE001
+                    for _ in pickletools.genops(f):
+                        pass
+            elif rel.endswith(".pt"):
+                with zipfile.ZipFile(file) as z:
+                    if z.testzip() is not None:
+                        return file
+        except Exception:  # noqa: BLE001  (truncated or garbled: anything may be raised)
             return file
     return None
 

@@ -21,6 +21,7 @@ from rllib_embed.embed_pg.env_runner_state import STREAMS, process_rng_state, se
 from rllib_embed.embed_pg.embed_pg_config import EmbedPGConfig
 from rllib_embed.embed_pg.evaluation import observation_normalizer
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER
+from rllib_embed.embed_pg.plain_files import RUN_FILE, run_file_data, write_bytes
 from rllib_embed.embed_pg.task_assignment import shard_episodes_by_task, task_and_copy
 
 # Checkpoint entry of the per-task metric windows (EmbedPGCallbacks).
@@ -50,9 +51,20 @@ class EmbedPG(Algorithm):
         and Tune's checkpoints come through here. Other file systems: RLlib's own writing.
         """
         if filesystem is not None or path is None or "://" in os.fspath(path):
-            return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
-        return atomic_save(lambda tmp: super(EmbedPG, self).save_to_path(
-            tmp, state=state, use_msgpack=use_msgpack), path)
+            saved = super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+            self._write_run_file(saved, filesystem)
+            return saved
+
+        def save(tmp):
+            super(EmbedPG, self).save_to_path(tmp, state=state, use_msgpack=use_msgpack)
+            self._write_run_file(tmp, None)
+
+        return atomic_save(save, path)
+
+    def _write_run_file(self, folder: str, filesystem) -> None:
+        """`plain_files.RUN_FILE`: the algorithm, env and env_config, for readers that do not unpickle."""
+        write_bytes(os.path.join(folder, RUN_FILE),
+                    run_file_data(type(self).__name__, self.config.env, self.config.env_config), filesystem)
 
     @classmethod
     def from_checkpoint(cls, path, filesystem=None, **kwargs) -> "EmbedPG":

@@ -1,27 +1,18 @@
 """Per-task evaluation of a trained EmbedPG module on fresh copies of its environment."""
 
-import os
 from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 import torch
 
-from ray.rllib.core import (COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR, COMPONENT_LEARNER,
-                            COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
+from ray.rllib.core import COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR
 from ray.rllib.core.columns import Columns
-from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env import INPUT_ENV_SINGLE_SPACES
-from ray.rllib.utils.checkpoints import Checkpointable
 
-from rllib_embed.embed_pg.checkpoint_files import load_checked
 from rllib_embed.embed_pg.columns import OBS_KEY, SKILL, TASK_KEY
 from rllib_embed.embed_pg.connectors.normalize_observations import NormalizeObservations
 from rllib_embed.embed_pg.env_factory import make_env
-from rllib_embed.embed_pg.observation_statistics import (STATE_KEY as OBSERVATION_NORMALIZER, ObservationNormalizer,
-                                                         module_observation_normalizer)
-
-# Where an Algorithm checkpoint (algo.save_to_path, Tune) keeps its RLModule.
-MODULE_SUBDIR = os.path.join(COMPONENT_LEARNER_GROUP, COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID)
+from rllib_embed.embed_pg.observation_statistics import ObservationNormalizer, module_observation_normalizer
 
 SKILL_MODES = ("sample", "mean")
 
@@ -121,42 +112,3 @@ def _raw_obs_space(algo):
     return algo._raw_obs_space
 
 
-def load_observation_normalizer(checkpoint: str) -> Optional[ObservationNormalizer]:
-    """The observation statistics of the module in `checkpoint` (an Algorithm checkpoint or
-    its RLModule folder alone); None where it was trained on raw observations.
-
-    Raises ValueError where the module was trained with normalize_observations but the
-    checkpoint holds no statistics for it.
-    """
-    return module_observation_normalizer(load_module(checkpoint), f"checkpoint {os.fspath(checkpoint)!r}")
-
-
-def module_checkpoint_dir(checkpoint: str) -> str:
-    """The RLModule folder of ``checkpoint``: an Algorithm checkpoint or an RLModule one.
-    Raises ValueError where ``checkpoint`` is not a folder or holds no RLModule."""
-    path = os.fspath(checkpoint)
-    if not os.path.isdir(path):
-        raise ValueError(f"checkpoint: {path!r} is not a directory (give an EmbedPG Algorithm "
-                         f"checkpoint, as written by algo.save_to_path or Tune, or its {MODULE_SUBDIR} folder)")
-    for candidate in (os.path.join(path, MODULE_SUBDIR), path):
-        if os.path.isfile(os.path.join(candidate, Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)):
-            return candidate
-    raise ValueError(f"checkpoint: {path!r} holds no RLModule (looked for {MODULE_SUBDIR}/ and for an RLModule "
-                     f"checkpoint itself); give an EmbedPG Algorithm checkpoint")
-
-
-def load_module(checkpoint: str):
-    """The RLModule of an Algorithm checkpoint or of an RLModule folder (`module_checkpoint_dir`),
-    with its observation statistics (`module.observation_normalizer`; None where it has none)."""
-    path = os.fspath(checkpoint)
-    return with_legacy_statistics(load_checked(RLModule.from_checkpoint, module_checkpoint_dir(path)), path)
-
-
-def with_legacy_statistics(module, checkpoint: str):
-    """`module`, given the statistics an Algorithm checkpoint older than module-kept statistics
-    holds in its env runner's connector, where the module carries none."""
-    legacy = os.path.join(os.fspath(checkpoint), COMPONENT_ENV_RUNNER, COMPONENT_ENV_TO_MODULE_CONNECTOR,
-                          NormalizeObservations.__name__)
-    if getattr(module, OBSERVATION_NORMALIZER, "absent") is None and os.path.isdir(legacy):
-        module.observation_normalizer = load_checked(NormalizeObservations.from_checkpoint, legacy).frozen()
-    return module

@@ -11,8 +11,10 @@ import torch
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.utils.checkpoints import Checkpointable
 
-from rllib_embed.embed_pg.checkpoint_files import MANIFEST, MARKER, CheckpointError, resolve_checkpoint, tune_checkpoints
-from rllib_embed.embed_pg.evaluation import load_module, module_checkpoint_dir  # noqa: F401  (re-exported)
+from rllib_embed.embed_pg.checkpoint_files import (MANIFEST, MARKER, CheckpointError, UntrustedCheckpointError,
+                                                   resolve_checkpoint, tune_checkpoints)
+from rllib_embed.embed_pg.module_checkpoint import load_module, module_checkpoint_dir  # noqa: F401  (re-exported)
+from rllib_embed.embed_pg.plain_files import RUN_FILE, read_run_file
 from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
 from rllib_embed.embed_pg.torch.embed_pg_torch_rl_module import EmbedPGTorchRLModule
 
@@ -30,7 +32,7 @@ def resolve_skills_checkpoint(checkpoint: str | os.PathLike) -> str:
     return resolve_checkpoint(path) if is_algorithm_checkpoint or is_tune_folder else os.fspath(checkpoint)
 
 
-def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
+def load_skills(checkpoint: str | os.PathLike, *, trust_checkpoint: bool = False) -> EmbedPGTorchRLModule:
     """The checkpoint's EmbedPG RLModule, frozen: eval mode, no parameter requires grad.
 
     ``checkpoint``: an Algorithm checkpoint, a Tune trial folder (its newest complete
@@ -38,9 +40,11 @@ def load_skills(checkpoint: str | os.PathLike) -> EmbedPGTorchRLModule:
     (`module.observation_normalizer`, see rllib_embed.embed_pg.observation_statistics) where
     it was trained with them. Raises ValueError where the checkpoint holds another algorithm's
     module, or a module trained with normalize_observations but without its statistics;
-    CheckpointError (a ValueError) where it is incomplete or a file is damaged.
+    CheckpointError (a ValueError) where it is incomplete or a file is damaged, and
+    UntrustedCheckpointError (one) where it holds no EmbedPG plain module files and
+    ``trust_checkpoint`` is not given (`module_checkpoint.load_module`).
     """
-    module = load_module(resolve_skills_checkpoint(checkpoint))
+    module = load_module(resolve_skills_checkpoint(checkpoint), trust_checkpoint=trust_checkpoint)
     if not isinstance(module, EmbedPGTorchRLModule):
         raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} holds a {type(module).__name__}, not an EmbedPG "
                          f"module (EmbedPGTorchRLModule); skills can only be reused from EmbedPG checkpoints")
@@ -58,14 +62,21 @@ def task_embeddings(module: EmbedPGTorchRLModule) -> tuple[np.ndarray, np.ndarra
     return mean.numpy().astype(np.float64), np.exp(log_std.numpy()).astype(np.float64)
 
 
-def checkpoint_env(checkpoint: str | os.PathLike) -> tuple[Any, dict]:
-    """(env, env_config) the Algorithm checkpoint was trained on, read from its stored config.
+def checkpoint_env(checkpoint: str | os.PathLike, *, trust_checkpoint: bool = False) -> tuple[Any, dict]:
+    """(env, env_config) the Algorithm checkpoint was trained on: from its plain `RUN_FILE`, or
+    (a checkpoint without one, only with ``trust_checkpoint``) from its unpickled AlgorithmConfig.
 
-    Raises ValueError for a checkpoint without an AlgorithmConfig (e.g. an RLModule folder).
+    Raises ValueError for a checkpoint that does not record its env (e.g. an RLModule folder),
+    UntrustedCheckpointError where only unpickling would tell and ``trust_checkpoint`` is not given.
     """
+    run = read_run_file(checkpoint) if os.path.isdir(os.fspath(checkpoint)) else None
     path = os.path.join(os.fspath(checkpoint), Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME)
     env = env_config = None
-    if os.path.isfile(path):
+    if run is not None:
+        env, env_config = run["env"], run["env_config"]
+    elif os.path.isfile(path):
+        if not trust_checkpoint:
+            raise UntrustedCheckpointError(os.fspath(checkpoint), RUN_FILE)
         try:
             with open(path, "rb") as f:
                 args = pickle.load(f)["ctor_args_and_kwargs"][0]
@@ -78,6 +89,7 @@ def checkpoint_env(checkpoint: str | os.PathLike) -> tuple[Any, dict]:
             elif isinstance(arg, dict) and "env" in arg:
                 env, env_config = arg["env"], arg.get("env_config")
     if env is None:
-        raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} does not record its env (an RLModule checkpoint?); "
-                         f"give the env and env_config explicitly")
+        raise ValueError(f"checkpoint: {os.fspath(checkpoint)!r} does not record its env (an RLModule checkpoint, "
+                         f"or an env given as a class rather than a registered name?); give the env and "
+                         f"env_config explicitly")
     return env, dict(env_config or {})

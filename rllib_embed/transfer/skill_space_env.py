@@ -28,6 +28,7 @@ _DEFAULTS: dict[str, Any] = {
     "hold_steps": 5,
     "bound_stds": 3.0,
     "deterministic": True,
+    "trust_checkpoint": False,
 }
 
 
@@ -56,7 +57,8 @@ class SkillSpaceEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, checkpoint: str, env: Any, env_config: Mapping[str, Any] | None = None, *,
-                 hold_steps: int = 5, bound_stds: float = 3.0, deterministic: bool = True) -> None:
+                 hold_steps: int = 5, bound_stds: float = 3.0, deterministic: bool = True,
+                 trust_checkpoint: bool = False) -> None:
         if not isinstance(hold_steps, Integral) or isinstance(hold_steps, bool) or hold_steps < 1:
             raise ValueError(f"SkillSpaceEnv: 'hold_steps' must be an int >= 1, got {hold_steps!r}")
         if not isinstance(bound_stds, Real) or isinstance(bound_stds, bool) or not np.isfinite(bound_stds) \
@@ -64,12 +66,14 @@ class SkillSpaceEnv(gym.Env):
             raise ValueError(f"SkillSpaceEnv: 'bound_stds' must be a finite number >= 0, got {bound_stds!r}")
         if not isinstance(deterministic, bool):
             raise ValueError(f"SkillSpaceEnv: 'deterministic' must be true or false, got {deterministic!r}")
+        if not isinstance(trust_checkpoint, bool):
+            raise ValueError(f"SkillSpaceEnv: 'trust_checkpoint' must be true or false, got {trust_checkpoint!r}")
         if env is None:
             raise ValueError("SkillSpaceEnv: 'env' is required (a registered env id or an env creator)")
         self.hold_steps = int(hold_steps)
         self.deterministic = deterministic
         checkpoint = resolve_skills_checkpoint(checkpoint)  # complete ones only; says which it took
-        self.module = load_skills(checkpoint)
+        self.module = load_skills(checkpoint, trust_checkpoint=trust_checkpoint)
         self.normalize_obs = self.module.observation_normalizer  # the skills' training statistics, or None
         self.env = make_env(env, env_config)
         _check_spaces(self.module, self.env)
@@ -143,7 +147,9 @@ def make_skill_space_env(env_config: Mapping[str, Any] | None = None) -> SkillSp
     ``env_config`` keys: checkpoint (required: an EmbedPG Algorithm checkpoint or its
     RLModule folder), env (required: env id), env_config (dict for that env, default
     {}), hold_steps (int >= 1, default 5), bound_stds (>= 0, default 3.0),
-    deterministic (bool, default true). Anything else raises ValueError.
+    deterministic (bool, default true), trust_checkpoint (bool, default false: a checkpoint
+    without EmbedPG's plain module files is refused rather than unpickled; see
+    `load_skills`). Anything else raises ValueError.
     """
     config = dict(env_config or {})
     unknown = sorted(set(config) - set(_DEFAULTS), key=str)
@@ -155,4 +161,4 @@ def make_skill_space_env(env_config: Mapping[str, Any] | None = None) -> SkillSp
         raise ValueError("rllib_embed/SkillSpace-v0 env_config: 'checkpoint' is required (an EmbedPG checkpoint)")
     return SkillSpaceEnv(config["checkpoint"], config["env"], config["env_config"],
                          hold_steps=config["hold_steps"], bound_stds=config["bound_stds"],
-                         deterministic=config["deterministic"])
+                         deterministic=config["deterministic"], trust_checkpoint=config["trust_checkpoint"])

@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-config", type=json.loads, default=None, help="JSON dict for --env")
     parser.add_argument("--episodes", type=int, default=3, help="rollouts per task (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="read a checkpoint without EmbedPG's plain module files by unpickling it, which runs "
+                             "any code placed in it: only for checkpoints you trust (docs/reliability.md)")
     args = parser.parse_args(argv)
     try:
         require_matplotlib()
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     from rllib_embed.viz.pictures import make_pictures
     try:
         written = make_pictures(args.checkpoint, args.out, results=args.results, env=args.env,
-                                env_config=args.env_config, episodes_per_task=args.episodes, seed=args.seed)
+                                env_config=args.env_config, episodes_per_task=args.episodes, seed=args.seed,
+                                trust_checkpoint=args.trust_checkpoint)
     except ValueError as error:
         parser.error(str(error))
     for name, path in written.items():

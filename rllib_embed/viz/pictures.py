@@ -53,7 +53,7 @@ def find_results(checkpoint: str | os.PathLike) -> str | None:
 
 def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, results: str | None = None,
                   env: Any = None, env_config: Mapping[str, Any] | None = None, episodes_per_task: int = 3,
-                  seed: int = 0) -> dict[str, str]:
+                  seed: int = 0, trust_checkpoint: bool = False) -> dict[str, str]:
     """Writes every picture that applies to ``out_dir`` as PNG; returns {picture: path}.
 
     - embedding_space.png: each task's p(z|t) (mean, 2-sigma ellipse; PCA when latent_dim > 2)
@@ -62,15 +62,16 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     - learning_curves.png: per-task return and success, from ``results`` (default: the Tune
       trial folder holding the checkpoint, where there is one)
 
-    ``env``/``env_config`` default to those the checkpoint was trained on.
+    ``env``/``env_config`` default to those the checkpoint was trained on. A checkpoint without
+    EmbedPG's plain files is read (unpickled) only with ``trust_checkpoint`` (`load_skills`).
     """
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be an int >= 1, got {episodes_per_task!r}")
     checkpoint = resolve_skills_checkpoint(checkpoint)  # says which one it took from a trial folder
-    module = load_skills(checkpoint)
+    module = load_skills(checkpoint, trust_checkpoint=trust_checkpoint)
     normalize_obs = module.observation_normalizer  # the training statistics kept with the module
     if env is None:
-        env, stored_config = checkpoint_env(checkpoint)
+        env, stored_config = checkpoint_env(checkpoint, trust_checkpoint=trust_checkpoint)
         env_config = stored_config if env_config is None else env_config
     results = results if results is not None else find_results(checkpoint)
     out_dir = os.fspath(out_dir)

@@ -5,6 +5,7 @@ Observations are `Dict({"obs": Box, "task": one-hot Box})` (see
 the policy sees `obs` and `z` and nothing else.
 """
 
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import gymnasium as gym
@@ -20,6 +21,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from rllib_embed.embed_pg import columns as C
 from rllib_embed.embed_pg.columns import OBS_KEY, TASK_KEY
 from rllib_embed.embed_pg.observation_statistics import STATE_KEY as OBSERVATION_NORMALIZER, ObservationNormalizer
+from rllib_embed.embed_pg.plain_files import MODULE_FILE, WEIGHTS_FILE, module_files_data, write_bytes
 # Bounds on every log-std output (policy, p, q): a parameterisation choice that
 # keeps densities finite; it does not change the objective's form. The policy's upper
 # bound is lower where its actions are bounded (policy_log_std_max).
@@ -287,6 +289,23 @@ class EmbedPGTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if normalizer is not None:
             self.observation_normalizer = ObservationNormalizer.from_state(normalizer)
         super().set_state(state)
+
+    def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
+        """RLlib's `Checkpointable.save_to_path`, plus the module's plain files beside its pickles
+        (`plain_files.MODULE_FILE` and `WEIGHTS_FILE`): what `rllib evaluate`, transfer and
+        the pictures load without unpickling. A relative local ``path`` is taken from the
+        working directory. Returns the folder written."""
+        if path is not None and filesystem is None:
+            import pyarrow.fs
+
+            path = os.fspath(path)
+            filesystem, path = pyarrow.fs.FileSystem.from_uri(path if "://" in path else os.path.abspath(path))
+        saved = super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+        files = module_files_data(self.get_ctor_args_and_kwargs()[1], self.get_state() if state is None else state)
+        if files is not None:  # else (a space or model_config without a plain form): RLlib's files only
+            for name, data in zip((MODULE_FILE, WEIGHTS_FILE), files):
+                write_bytes(os.path.join(saved, name), data, filesystem)
+        return saved
 
     def get_non_inference_attributes(self) -> List[str]:
         return ["inference_net", "value_net"]
