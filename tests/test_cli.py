@@ -62,6 +62,9 @@ def test_train_from_flags_runs_through_tune_and_reports(flags_run):
     assert str(trial / "checkpoint_000000") in proc.stdout
     assert "training_iteration                           2" in proc.stdout
     assert "| Trial name" in proc.stdout  # Tune's progress table while it ran
+    # ... headed by the same folder, not Tune's staging folder under /tmp/ray/session_*.
+    assert "Result logdir" not in proc.stdout
+    assert proc.stdout.split("| Trial name")[0].count(f"Results: {experiment}") == 1
     from rllib_embed.cli.quiet_logs import NOTICES
     for _, notice in NOTICES:  # held back at the default verbosity, in the driver and in Tune's workers
         assert notice not in proc.stderr and notice not in proc.stdout, proc.stderr

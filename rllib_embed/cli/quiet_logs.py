@@ -12,6 +12,8 @@ NOTICES = (
     ("ray.tune.utils.util", "Install gputil"),  # GPU monitoring, on CPU-only machines too
     ("ray.train._internal.storage", "Checkpoint successfully created"),  # the summary names checkpoints
     ("ray._private.authentication.authentication_token_setup", "Token authentication is enabled"),
+    ("ray.tune.trainable.trainable", "Trainable.setup took"),  # advice for Tune's API (reuse_actors)
+    ("ray.tune.tune", "Experiment has been interrupted"),  # Tune's `Tuner.restore(...)`: ours says `--resume`
 )
 
 

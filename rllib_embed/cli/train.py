@@ -191,7 +191,7 @@ def run_experiment(experiment: Experiment, param_space: Dict[str, Any], args):
             storage_path=storage,
             stop=stopper,
             verbose=min(3, 1 + args.verbose),
-            progress_reporter=progress_reporter(experiment),
+            progress_reporter=progress_reporter(experiment, experiment_path(name, args.storage_path)),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=experiment.checkpoint_freq,
                 checkpoint_at_end=experiment.checkpoint_at_end,
@@ -229,9 +229,10 @@ def resume_experiment(experiment: Experiment, param_space: Dict[str, Any], args)
     return tuner.fit()
 
 
-def progress_reporter(experiment: Experiment):
-    """Tune's progress table with the columns an RL run is read by, plus the stop keys."""
-    from ray.tune import CLIReporter
+def progress_reporter(experiment: Experiment, results_path: str):
+    """Tune's progress table with the columns an RL run is read by, plus the stop keys, headed
+    by the experiment folder (`progress_table.ProgressTable`)."""
+    from rllib_embed.cli.progress_table import ProgressTable
 
     columns = {"training_iteration": "iter", "num_env_steps_sampled_lifetime": "env steps",
                "time_total_s": "time (s)", "env_runners/episode_return_mean": "return"}
@@ -239,7 +240,8 @@ def progress_reporter(experiment: Experiment):
         columns["env_runners/tasks/min_success_mean"] = "worst task success"
     for key in experiment.stop:
         columns.setdefault(key, key.rsplit("/", 1)[-1])
-    return CLIReporter(metric_columns=columns, max_report_frequency=10, max_column_length=24)
+    return ProgressTable(results_path=results_path, metric_columns=columns, max_report_frequency=10,
+                         max_column_length=24)
 
 
 def flat_metrics(result) -> Dict[str, Any]:
