@@ -78,6 +78,9 @@ def test_the_carried_config_trains(ray_session):
     try:
         result = algo.train()
         assert result["env_runners"]["num_env_steps_sampled_lifetime"] == 1024
-        assert result["learners"]["default_policy"]["module_train_batch_size_mean"] == 128
+        stats = result["learners"]["default_policy"]
+        assert stats["module_train_batch_size_mean"] == 128
+        # The alpha terms' advantage beside the standardised task advantage (std 1): present, finite.
+        assert 0.0 < stats["intrinsic_advantage_std"] < 100.0
     finally:
         algo.stop()

@@ -129,6 +129,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
                 ext, _ = standardize(ext, groups[0])
                 intr = intr - group_means(intr, groups[0])
                 emb_ext, _ = standardize(emb_ext, groups[1])
+            intrinsic_advantage_std = intr.std().item()  # beside ext's (1 where standardised)
             weight, emb_weight = ext + intr, emb_ext + emb_int
             seg_return = seg_ext + seg_int
         else:
@@ -137,6 +138,7 @@ class AugmentedRewardAndWeights(ConnectorV2):
             if self.baseline == "value":
                 weight = weight - (self.gamma ** step.double()) * module.value(obs, z, b[C.TIME_LEFT]).double()
             seg_return = R[first]
+            intrinsic_advantage_std = float("nan")  # one weight: no intrinsic part of its own
             emb_weight = seg_return
             if self.embedding_baseline == "task_mean":
                 emb_weight = seg_return - leave_one_out_task_baseline(seg_return, seg_task, b[C.SEGMENT_ENV][first])
@@ -166,5 +168,6 @@ class AugmentedRewardAndWeights(ConnectorV2):
             "intrinsic_policy_entropy_mean": entropy.mean().item(),
             "augmented_reward_mean": r_hat.mean().item(),
             "segment_return_mean": seg_return.mean().item(),
+            "intrinsic_advantage_std": intrinsic_advantage_std,
             "q_task_accuracy": (nearest == row_task).float().mean().item(),
         }
