@@ -191,8 +191,10 @@ def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(saved
     assert main(["evaluate", str(trial), "--episodes", "1"]) == 0
     out, err = capfd.readouterr()
     assert f"skipped: damaged checkpoint file {trial / 'checkpoint_000001' / damaged}" in err
-    assert f"checkpoint: {trial / 'checkpoint_000000'}" in err
-    assert f"checkpoint: {trial / 'checkpoint_000000'}" in out  # the report names it too
+    # Named once, as the report's first line, with which of the trial's checkpoints it is.
+    assert f"checkpoint: {trial / 'checkpoint_000000'}" not in err
+    assert out.startswith(f"checkpoint: {trial / 'checkpoint_000000'} (newest complete of 2 in the trial folder)\n")
+    assert out.count("checkpoint: ") == 1
 
 
 MODULE_DIR = os.path.dirname(MODULE_STATE)

@@ -36,7 +36,9 @@ def evaluate_command(args) -> int:
 def _evaluate(args) -> int:
     from rllib_embed.cli import own_runs
 
-    checkpoint = resolve_checkpoint(args.checkpoint)
+    said = []  # "checkpoint: PATH (newest complete of N ...)" goes into the report's first line
+    checkpoint = resolve_checkpoint(args.checkpoint, say=lambda line: said.append(line) if line.startswith(
+        "checkpoint: ") else print(line, file=sys.stderr, flush=True))
     if args.out:
         out_dir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(out_dir):
@@ -50,6 +52,7 @@ def _evaluate(args) -> int:
     module = load_module(checkpoint, algo_cls, trust_checkpoint=trusted)
     report = {
         "checkpoint": checkpoint,
+        "checkpoint_line": said[0] if said else f"checkpoint: {checkpoint}",
         "algorithm": algo_cls.__name__,
         "env": config.env if isinstance(config.env, str) else repr(config.env),
         "env_config": env_config,
@@ -62,19 +65,21 @@ def _evaluate(args) -> int:
         from rllib_embed.embed_pg.observation_statistics import module_observation_normalizer
         # The statistics the module carries (older checkpoints: its env runner's), or a one-line refusal.
         normalize_obs = module_observation_normalizer(module, f"checkpoint {checkpoint!r}")
+        report["skill"] = args.skill
+        print_header(report)  # at once: the episodes take a while
         per_task = evaluate_per_task(module, config.env, env_config, episodes_per_task=args.episodes,
                                      skill=args.skill, seed=args.seed, explore=args.explore,
                                      normalize_obs=normalize_obs)
-        report["skill"] = args.skill
         rows = [{"task": task, **stats} for task, stats in per_task.items()]
     else:
         from rllib_embed.cli.policy_rollouts import evaluate_policy
+        print_header(report)
         rows = evaluate_policy(config, checkpoint, module, env_config, args.episodes, args.seed, args.explore)
     report["tasks"] = rows
     report["mean"] = _mean_row(rows)
-    print_report(report)
+    print_table(report)
     if args.out:
-        _write_json(args.out, report)
+        _write_json(args.out, {key: value for key, value in report.items() if key != "checkpoint_line"})
         print(f"\nwritten: {os.path.abspath(args.out)}")
     return 0
 
@@ -172,12 +177,17 @@ def _mean_row(rows: List[Dict[str, Any]]) -> Dict[str, float]:
     return mean
 
 
-def print_report(report: Dict[str, Any]) -> None:
-    print(f"checkpoint: {report['checkpoint']}")
+def print_header(report: Dict[str, Any]) -> None:
+    """The checkpoint (and which of a trial's it is), algorithm, env and how it is evaluated."""
+    print(report["checkpoint_line"])
     print(f"algorithm:  {report['algorithm']}   env: {report['env']} {json.dumps(report['env_config'])}")
     actions = "sampled actions" if report["explore"] else "mean action" if "skill" in report else "deterministic actions"
     how = f"skill {report['skill']}, {actions}" if "skill" in report else actions
-    print(f"episodes:   {report['episodes_per_task']} per task ({how}, seed {report['seed']})\n")
+    print(f"episodes:   {report['episodes_per_task']} per task ({how}, seed {report['seed']})\n", flush=True)
+
+
+def print_table(report: Dict[str, Any]) -> None:
+    """Per-task return (and success) and their mean."""
     has_success = any("success_mean" in row for row in report["tasks"])
     print("task     return" + ("   success" if has_success else ""))
     for row in [*report["tasks"], {"task": "mean", **report["mean"]}]:
