@@ -22,7 +22,7 @@ def _ppo(**training):
 
 def test_the_shared_settings_carry_over():
     ppo = _ppo(num_epochs=7, clip_param=0.25, grad_clip=0.5, vf_loss_coeff=0.6, vf_clip_param=4.0, kl_coeff=0.3,
-               kl_target=0.02, shuffle_batch_per_epoch=False)
+               kl_target=0.02, shuffle_batch_per_epoch=False, entropy_coeff=0.003)
     config = EmbedPGConfig.from_ppo(ppo)
     config.validate()
     assert config.update == "clipped" and config.env == ENV and config.env_config == {"num_tasks": 4}
@@ -36,6 +36,8 @@ def test_the_shared_settings_carry_over():
     assert (config.policy_hiddens, config.value_hiddens, config.activation) == ([32, 16], [32, 16], "relu")
     assert config.policy_init_log_std == 0.0 and config.seed == 7 and not config.normalize_observations
     assert config.estimator == "score"  # the recipe's estimator
+    assert config.alpha3 == 0.003  # PPO's entropy bonus weighs EmbedPG's H[pi]; alpha1, alpha2 are the method's
+    assert (config.alpha1, config.alpha2) == (EmbedPGConfig().alpha1, EmbedPGConfig().alpha2)
     assert config.minibatch_settings == {"minibatch_size": 128, "shuffle_batch_per_epoch": False}
 
 
@@ -43,6 +45,7 @@ def test_rllibs_ppo_defaults_and_the_options_that_turn_parts_off():
     ppo = _ppo(use_kl_loss=False, use_gae=False, vf_clip_param=float("inf"))
     config = EmbedPGConfig.from_ppo(ppo)
     assert config.kl_coeff == 0.0 and config.lambda_ == 1.0 and config.vf_clip_param is None
+    assert config.alpha3 == 0.0  # RLlib's PPO default entropy_coeff: no entropy bonus
     defaults = EmbedPGConfig.from_ppo(PPOConfig().environment(ENV, env_config={"num_tasks": 4, "flat_obs": True}))
     # RLlib's PPO: 2 env runners x 1 env -> D = 1 on 4 envs over the 2 runners; its 4000-step batch.
     assert (defaults.copies_per_task, defaults.num_env_runners, defaults.num_envs_per_env_runner,
@@ -62,6 +65,7 @@ def test_rllibs_mean_std_filter_becomes_normalize_observations():
     (lambda: EmbedPGConfig(), "from_ppo takes a PPOConfig; got EmbedPGConfig"),
     (lambda: PPOConfig(), "the PPO config has no env"),
     (lambda: _ppo(use_critic=False), "use_critic must be True"),
+    (lambda: _ppo(entropy_coeff=[[0, 0.01], [1000, 0.0]]), r"entropy_coeff must be one number \(it becomes alpha3\)"),
     (lambda: _ppo().rl_module(model_config={"fcnet_activation": "swish"}), "fcnet_activation must be one of"),
     (lambda: _ppo().env_runners(num_env_runners=3, num_envs_per_env_runner=1), "cannot be spread evenly over "
                                                                                  "num_env_runners=3"),

@@ -46,11 +46,14 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
       `normalize_observations=True`.
     - `seed`, `num_learners`, `num_gpus_per_learner`, `num_cpus_per_env_runner`.
 
-    Not taken: `entropy_coeff` (EmbedPG's policy entropy is its reward term alpha3 H[pi]) and
-    `vf_share_layers` (EmbedPG's V is its own network).
+    - the policy's entropy bonus: `entropy_coeff` -> `alpha3` (the weight of H[pi], EmbedPG's
+      counterpart; RLlib's default and the MuJoCo settings' 0 turn it off, as PPO's does).
+
+    Not taken: `vf_share_layers` (EmbedPG's V is its own network).
 
     Raises ValueError (one line, naming the field) where the PPO config cannot be carried
-    over: no env, an env without tasks, `use_critic=False` (GAE needs V), an activation
+    over: no env, an env without tasks, `use_critic=False` (GAE needs V), an `entropy_coeff`
+    schedule (alpha3 is one number), an activation
     EmbedPG has no counterpart for, or env runners that cannot host K*D envs evenly.
     """
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -76,6 +79,9 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
         raise ValueError(f"EmbedPGConfig.from_ppo: K*D = {num_tasks}*{copies} = {envs} envs cannot be spread evenly "
                          f"over num_env_runners={runners}; allowed: copies_per_task with K*D a multiple of "
                          f"num_env_runners, or num_env_runners=0")
+    if not isinstance(ppo_config.entropy_coeff, (int, float)) or isinstance(ppo_config.entropy_coeff, bool):
+        raise ValueError(f"EmbedPGConfig.from_ppo: entropy_coeff must be one number (it becomes alpha3); got "
+                         f"{ppo_config.entropy_coeff!r}")
     batch = ppo_config.train_batch_size_per_learner
     fragment = max(1, round(batch / envs))
 
@@ -101,7 +107,7 @@ def embedpg_from_ppo(ppo_config, *, copies_per_task: Optional[int] = None):
                         grad_clip_by=ppo_config.grad_clip_by, vf_loss_coeff=ppo_config.vf_loss_coeff,
                         vf_clip_param=_finite_or_none(ppo_config.vf_clip_param),
                         kl_coeff=ppo_config.kl_coeff if ppo_config.use_kl_loss else 0.0,
-                        kl_target=ppo_config.kl_target,
+                        kl_target=ppo_config.kl_target, alpha3=float(ppo_config.entropy_coeff),
                         policy_hiddens=hiddens, value_hiddens=hiddens, activation=_ACTIVATIONS[activation],
                         policy_init_log_std=PPO_INIT_LOG_STD,
                         normalize_observations=uses_mean_std_filter(ppo_config))
@@ -136,6 +142,7 @@ def ppo_settings(ppo_config) -> Dict[str, Any]:
             "clip_param": ppo_config.clip_param, "grad_clip": ppo_config.grad_clip,
             "vf_loss_coeff": ppo_config.vf_loss_coeff, "vf_clip_param": _finite_or_none(ppo_config.vf_clip_param),
             "kl_coeff": ppo_config.kl_coeff if ppo_config.use_kl_loss else 0.0, "kl_target": ppo_config.kl_target,
+            "entropy_coeff": ppo_config.entropy_coeff,
             "fcnet_hiddens": list(ppo_config.model_config.get("fcnet_hiddens", [256, 256])),
             "fcnet_activation": ppo_config.model_config.get("fcnet_activation", "tanh"),
             "mean_std_filter": uses_mean_std_filter(ppo_config)}
