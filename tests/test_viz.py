@@ -26,6 +26,7 @@ def test_make_pictures_writes_every_picture(trained_skills, tmp_path):
     checkpoint, _ = trained_skills
     written = make_pictures(checkpoint, tmp_path / "pictures", episodes_per_task=2)
     assert sorted(written) == sorted(PICTURES)  # the Tune trial folder's results were found
+    assert written.skipped == {}
     for name, path in written.items():
         _check_png(path, SIZES[name])
 

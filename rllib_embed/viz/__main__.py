@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     for name, path in written.items():
         print(f"{name:16s} {path}")
-    if "learning_curves" not in written:
-        print("learning_curves  skipped: no result folder (pass --results DIR)", file=sys.stderr)
+    for name, why in written.skipped.items():
+        print(f"{name:16s} skipped: {why}", file=sys.stderr)
     return 0
 
 

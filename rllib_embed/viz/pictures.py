@@ -54,7 +54,8 @@ def find_results(checkpoint: str | os.PathLike) -> str | None:
 def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, results: str | None = None,
                   env: Any = None, env_config: Mapping[str, Any] | None = None, episodes_per_task: int = 3,
                   seed: int = 0, trust_checkpoint: bool = False) -> dict[str, str]:
-    """Writes every picture that applies to ``out_dir`` as PNG; returns {picture: path}.
+    """Writes every picture that applies to ``out_dir`` as PNG; returns {picture: path} (a
+    `Pictures` dict, whose `skipped` says which pictures were not drawn and why).
 
     - embedding_space.png: each task's p(z|t) (mean, 2-sigma ellipse; PCA when latent_dim > 2)
     - inferred_skills.png: q's inferred z along each task's rollouts, over p(z|t)
@@ -76,12 +77,16 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     results = results if results is not None else find_results(checkpoint)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    written = {
-        "embedding_space": plot_embedding_space(module, os.path.join(out_dir, "embedding_space.png")),
-    }
+    written = Pictures(
+        embedding_space=plot_embedding_space(module, os.path.join(out_dir, "embedding_space.png")),
+    )
     episodes, goals = task_rollouts(module, env, env_config, episodes_per_task, seed, normalize_obs)
     written["inferred_skills"] = plot_inferred_skills(module, episodes, os.path.join(out_dir, "inferred_skills.png"),
                                                       normalize_obs)
+    if module.obs_dim != 2:
+        why = (f"the observation has {module.obs_dim} numbers; these pictures draw 2-D positions "
+               f"(e.g. PointGoals)")
+        written.skipped.update(trajectories=why, interpolation=why)
     if module.obs_dim == 2:
         written["trajectories"] = plot_trajectories(episodes, os.path.join(out_dir, "trajectories.png"), goals)
         k = module.num_tasks
@@ -92,4 +97,14 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
             written["interpolation"] = plot_interpolation(sweeps, os.path.join(out_dir, "interpolation.png"), goals, k)
     if results is not None:
         written["learning_curves"] = plot_learning_curves(results, os.path.join(out_dir, "learning_curves.png"))
+    else:
+        written.skipped["learning_curves"] = "no result folder (pass --results DIR)"
     return written
+
+
+class Pictures(dict):
+    """{picture: path} of the PNGs written, and `skipped`: {picture: why it was not drawn}."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skipped: dict[str, str] = {}
