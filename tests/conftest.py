@@ -78,3 +78,21 @@ def trained_skills(tmp_path_factory):
     result = tuner.fit()[0]
     assert result.error is None, result.error
     return result.checkpoint.path, result.path
+
+
+# --- checkpoint readers: one small EmbedPG checkpoint per test module ----------------
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory, ray_session):
+    """One EmbedPG checkpoint (PointGoals K=2, 10-step episodes, 1 iteration, normalize_observations)
+    written by algo.save_to_path: the path of its folder."""
+    from rllib_embed import EmbedPGConfig
+
+    config = (EmbedPGConfig().environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2, "episode_len": 10})
+              .env_runners(num_env_runners=0, rollout_fragment_length=10)
+              .training(normalize_observations=True).debugging(seed=0))
+    algo = config.build_algo()
+    algo.train()
+    path = tmp_path_factory.mktemp("saved") / "checkpoint"
+    algo.save_to_path(str(path))
+    algo.stop()
+    return path

@@ -12,8 +12,6 @@ from rllib_embed.embed_pg.checkpoint_files import (
     write_manifest,
 )
 
-POINT_GOALS = "rllib_embed/PointGoals-v0"
-ENV_CONFIG = {"num_tasks": 2, "episode_len": 10}
 NORMALISER_STATE = os.path.join("env_runner", "env_to_module_connector", "NormalizeObservations", "state.pkl")
 MODULE_STATE = os.path.join("learner_group", "learner", "rl_module", "default_policy", "module_state.pkl")
 
@@ -131,63 +129,49 @@ def test_manifest_lists_every_file(tmp_path):
 
 # ---- EmbedPG's real checkpoints, read by every reader ----------------------------------------
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory, ray_session):
-    """One EmbedPG checkpoint (K=2, 1 iteration, normalize_observations) written by algo.save_to_path."""
-    from rllib_embed import EmbedPGConfig
-
-    config = (EmbedPGConfig().environment(POINT_GOALS, env_config=ENV_CONFIG)
-              .env_runners(num_env_runners=0, rollout_fragment_length=10)
-              .training(normalize_observations=True).debugging(seed=0))
-    algo = config.build_algo()
-    algo.train()
-    path = tmp_path_factory.mktemp("saved") / "checkpoint"
-    algo.save_to_path(str(path))
-    algo.stop()
-    return path
 
 
 @pytest.mark.parametrize("damaged", ["algorithm_state.pkl", MODULE_STATE])
-def test_from_checkpoint_and_restore_check_the_manifest_before_any_work(saved, tmp_path, damaged):
+def test_from_checkpoint_and_restore_check_the_manifest_before_any_work(small_checkpoint, tmp_path, damaged):
     """A truncated file is one CheckpointError line naming it: from_checkpoint before the
     algorithm is built, restore before RLlib unpickles anything."""
     from rllib_embed import EmbedPG
 
     ckpt = tmp_path / "ckpt"
-    shutil.copytree(saved, ckpt)
+    shutil.copytree(small_checkpoint, ckpt)
     _truncate(ckpt / damaged)
     message = f"damaged checkpoint file {ckpt / damaged}: "
     with pytest.raises(CheckpointError, match=message) as e:
         EmbedPG.from_checkpoint(str(ckpt))
     assert "\n" not in str(e.value)
-    algo = EmbedPG.from_checkpoint(str(saved))
+    algo = EmbedPG.from_checkpoint(str(small_checkpoint))
     try:
         with pytest.raises(CheckpointError, match=message):
             algo.restore_from_path(str(ckpt))
-        algo.restore_from_path(str(saved))  # an intact one restores
+        algo.restore_from_path(str(small_checkpoint))  # an intact one restores
     finally:
         algo.stop()
 
 
-def test_embed_pg_checkpoint_carries_a_manifest_and_nothing_half_written(saved):
-    check_checkpoint(saved)
-    assert (saved / MANIFEST).is_file()
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["checkpoint"]  # no hidden folder left
+def test_embed_pg_checkpoint_carries_a_manifest_and_nothing_half_written(small_checkpoint):
+    check_checkpoint(small_checkpoint)
+    assert (small_checkpoint / MANIFEST).is_file()
+    assert sorted(p.name for p in small_checkpoint.parent.iterdir()) == ["checkpoint"]  # no hidden folder left
 
 
-def _tune_trial(saved, tmp_path, damage_newest):
+def _tune_trial(small_checkpoint, tmp_path, damage_newest):
     trial = tmp_path / "trial"
     for i in (0, 1):
-        shutil.copytree(saved, trial / f"checkpoint_00000{i}")
+        shutil.copytree(small_checkpoint, trial / f"checkpoint_00000{i}")
     _truncate(trial / "checkpoint_000001" / damage_newest)
     return trial
 
 
 @pytest.mark.parametrize("damaged", [MODULE_STATE, NORMALISER_STATE])
-def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(saved, tmp_path, capfd, damaged):
+def test_evaluate_skips_a_damaged_newest_checkpoint_and_says_which_it_took(small_checkpoint, tmp_path, capfd, damaged):
     from rllib_embed.cli.main import main
 
-    trial = _tune_trial(saved, tmp_path, damaged)
+    trial = _tune_trial(small_checkpoint, tmp_path, damaged)
     assert main(["evaluate", str(trial), "--episodes", "1"]) == 0
     out, err = capfd.readouterr()
     assert f"skipped: damaged checkpoint file {trial / 'checkpoint_000001' / damaged}" in err
@@ -206,13 +190,13 @@ PLAIN_FILES = (os.path.join(MODULE_DIR, "embed_pg_module.json"), os.path.join(MO
     (PLAIN_FILES[0], False), (PLAIN_FILES[1], False),  # what a plain (no-unpickling) read takes
     (MODULE_STATE, True), ("class_and_ctor_args.pkl", True),  # an older checkpoint, read by unpickling
 ])
-def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, capfd, damaged, trusted):
+def test_a_damaged_file_without_manifest_is_one_line_naming_it(small_checkpoint, tmp_path, capfd, damaged, trusted):
     """A checkpoint without manifest: the loader's error becomes one line naming the file, for the
     plain files and, in a checkpoint without them read with --trust-checkpoint, for RLlib's pickles."""
     from rllib_embed.cli.main import main
 
     ckpt = tmp_path / "old"
-    shutil.copytree(saved, ckpt)
+    shutil.copytree(small_checkpoint, ckpt)
     os.remove(ckpt / MANIFEST)
     if trusted:
         for plain in PLAIN_FILES:
@@ -225,26 +209,26 @@ def test_a_damaged_file_without_manifest_is_one_line_naming_it(saved, tmp_path, 
     assert "Traceback" not in err
 
 
-def test_the_env_runners_normaliser_file_is_not_needed_where_the_module_carries_the_statistics(saved, tmp_path,
+def test_the_env_runners_normaliser_file_is_not_needed_where_the_module_carries_the_statistics(small_checkpoint, tmp_path,
                                                                                                capfd):
     """The statistics travel in the module's own state (observation_statistics.py): a damaged copy
     in the env runner's connector folder of a manifest-less checkpoint is never read."""
     from rllib_embed.cli.main import main
 
     ckpt = tmp_path / "old"
-    shutil.copytree(saved, ckpt)
+    shutil.copytree(small_checkpoint, ckpt)
     os.remove(ckpt / MANIFEST)
     _truncate(ckpt / NORMALISER_STATE)
     assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 0
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_transfer_and_pictures_take_only_complete_checkpoints(saved, tmp_path, capfd):
+def test_transfer_and_pictures_take_only_complete_checkpoints(small_checkpoint, tmp_path, capfd):
     from rllib_embed.transfer import load_skills
     from rllib_embed.transfer.checkpoint import checkpoint_env
     from rllib_embed.viz.pictures import make_pictures
 
-    trial = _tune_trial(saved, tmp_path, MODULE_STATE)
+    trial = _tune_trial(small_checkpoint, tmp_path, MODULE_STATE)
     module = load_skills(trial)
     assert module.num_tasks == 2
     assert f"checkpoint: {trial / 'checkpoint_000000'}" in capfd.readouterr().err

@@ -30,27 +30,13 @@ class _Payload:
         return os.mkdir, (self.marker,)
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory, ray_session):
-    """One EmbedPG checkpoint (K=2, 1 iteration, normalize_observations)."""
-    from rllib_embed import EmbedPGConfig
-
-    config = (EmbedPGConfig().environment(POINT_GOALS, env_config={"num_tasks": 2, "episode_len": 10})
-              .env_runners(num_env_runners=0, rollout_fragment_length=10)
-              .training(normalize_observations=True).debugging(seed=0))
-    algo = config.build_algo()
-    algo.train()
-    path = tmp_path_factory.mktemp("saved") / "checkpoint"
-    algo.save_to_path(str(path))
-    algo.stop()
-    return path
 
 
-def _poisoned(saved, tmp_path, *, keep_plain=True):
-    """A copy of ``saved`` whose every pickle runs code when unpickled, its manifest recomputed
+def _poisoned(small_checkpoint, tmp_path, *, keep_plain=True):
+    """A copy of ``small_checkpoint`` whose every pickle runs code when unpickled, its manifest recomputed
     (as anyone can); without the plain files where ``keep_plain`` is False. (copy, marker)."""
     ckpt, marker = tmp_path / "received", tmp_path / "code_ran"
-    shutil.copytree(saved, ckpt)
+    shutil.copytree(small_checkpoint, ckpt)
     for rel in PICKLES:
         with open(ckpt / rel, "wb") as f:
             pickle.dump(_Payload(str(marker)), f)
@@ -62,13 +48,13 @@ def _poisoned(saved, tmp_path, *, keep_plain=True):
     return ckpt, marker
 
 
-def test_every_reader_takes_the_plain_files_and_runs_no_code(saved, tmp_path, capfd):
+def test_every_reader_takes_the_plain_files_and_runs_no_code(small_checkpoint, tmp_path, capfd):
     from rllib_embed.cli.main import main
     from rllib_embed.transfer import SkillSpaceEnv, load_skills
     from rllib_embed.transfer.checkpoint import checkpoint_env
     from rllib_embed.viz.pictures import make_pictures
 
-    ckpt, marker = _poisoned(saved, tmp_path)
+    ckpt, marker = _poisoned(small_checkpoint, tmp_path)
     assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 0
     assert "task" in capfd.readouterr().out
     assert load_skills(ckpt).num_tasks == 2
@@ -83,13 +69,13 @@ def test_every_reader_takes_the_plain_files_and_runs_no_code(saved, tmp_path, ca
     assert not marker.exists()
 
 
-def test_without_plain_files_each_reader_refuses_in_one_line_until_trusted(saved, tmp_path, capfd):
+def test_without_plain_files_each_reader_refuses_in_one_line_until_trusted(small_checkpoint, tmp_path, capfd):
     from rllib_embed.cli.main import main
     from rllib_embed.transfer import load_skills
     from rllib_embed.transfer.checkpoint import checkpoint_env
     from rllib_embed.viz.__main__ import main as viz_main
 
-    ckpt, marker = _poisoned(saved, tmp_path, keep_plain=False)
+    ckpt, marker = _poisoned(small_checkpoint, tmp_path, keep_plain=False)
     assert main(["evaluate", str(ckpt), "--episodes", "1"]) == 2
     (line,) = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
     assert line.startswith(f"rllib: error: {ckpt} has no {RUN_FILE}") and "--trust-checkpoint" in line, line
@@ -106,14 +92,14 @@ def test_without_plain_files_each_reader_refuses_in_one_line_until_trusted(saved
     assert marker.exists()
 
 
-def test_weights_file_holding_code_is_refused_as_damaged(saved, tmp_path, capfd):
+def test_weights_file_holding_code_is_refused_as_damaged(small_checkpoint, tmp_path, capfd):
     """torch.load(weights_only=True) takes tensors and plain containers only: a weights file
     that pickles code is one line naming it, and the code does not run."""
     import torch
 
     from rllib_embed.cli.main import main
 
-    ckpt, marker = _poisoned(saved, tmp_path)
+    ckpt, marker = _poisoned(small_checkpoint, tmp_path)
     torch.save({"policy_net.0.weight": _Payload(str(marker))}, ckpt / MODULE_DIR / WEIGHTS_FILE)
     os.remove(ckpt / MANIFEST)
     write_manifest(str(ckpt))
@@ -123,11 +109,11 @@ def test_weights_file_holding_code_is_refused_as_damaged(saved, tmp_path, capfd)
     assert not marker.exists()
 
 
-def test_the_plain_files_hold_data_only(saved):
-    with open(saved / RUN_FILE) as f:
+def test_the_plain_files_hold_data_only(small_checkpoint):
+    with open(small_checkpoint / RUN_FILE) as f:
         assert json.load(f) == {"format_version": 1, "algorithm": "EmbedPG", "env": POINT_GOALS,
                                 "env_config": {"num_tasks": 2, "episode_len": 10}}
-    with open(saved / MODULE_DIR / MODULE_FILE) as f:
+    with open(small_checkpoint / MODULE_DIR / MODULE_FILE) as f:
         module = json.load(f)
     assert module["module"] == "EmbedPGTorchRLModule" and module["observation_space"]["type"] == "Dict"
     assert module["state"]["observation_normalizer"]["mean"] == {"__tensor__": "observation_normalizer/mean",
@@ -135,7 +121,7 @@ def test_the_plain_files_hold_data_only(saved):
 
 
 def test_resume_of_a_folder_not_started_here_needs_the_flag(tmp_path, capfd):
-    """--resume unpickles Tune's saved state and the checkpoints: a folder that `rllib train` did
+    """--resume unpickles Tune's small_checkpoint state and the checkpoints: a folder that `rllib train` did
     not start on this machine is refused before Ray starts, naming the flag."""
     from rllib_embed.cli import own_runs
     from rllib_embed.cli.main import main
