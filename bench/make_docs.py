@@ -21,6 +21,7 @@ python3 bench/throughput.py                      # ~3 min: EmbedPG, PPO (default
 python3 bench/generality.py                      # ~3 h: the generality suite, 4 families x 3 seeds x {EmbedPG, PPO}
 python3 bench/learning.py --env PointGoals-v0 --num-tasks 4 8 --methods clipped_score ppo --out bench/results/learning_pointgoals_recipe_vs_ppo.json  # ~20 min
 python3 bench/learning.py --env HalfCheetahDir-v0 --methods clipped_score ppo --out bench/results/learning_halfcheetahdir_recipe_vs_ppo.json  # ~1.5 h
+python3 bench/learning.py --env HalfCheetahVel-v0 --methods clipped_score ppo --seeds 0 --out bench/results/learning_halfcheetahvel_recipe_vs_ppo.json  # ~1 h
 python3 bench/scaling.py                         # ~10 min: 0/1/2/4 env runners x D = 1/2/4
 python3 bench/memory.py                          # ~10 min: one fresh process per case
 python3 bench/make_docs.py                       # this page"""
