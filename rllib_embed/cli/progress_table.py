@@ -22,17 +22,11 @@ class ProgressTable(CLIReporter):
         self.results_path = results_path
 
     def _print(self, msg: str) -> None:
-        lines = [f"Results: {self.results_path}" if line.startswith(TUNE_LOGDIR_LINE) else line
-                 for line in msg.split("\n")]
-        super()._print("\n".join(_once(lines)))
-
-
-def _once(lines):
-    """``lines`` with the repeated `Results:` line (one per trial's staging folder) kept once."""
-    seen = False
-    for line in lines:
-        if line.startswith("Results: "):
-            if seen:
-                continue
-            seen = True
-        yield line
+        lines, named = [], False
+        for line in msg.split("\n"):
+            if line.startswith(TUNE_LOGDIR_LINE):  # one per trial's staging folder: the experiment folder once
+                if named:
+                    continue
+                line, named = f"Results: {self.results_path}", True
+            lines.append(line)
+        super()._print("\n".join(lines))

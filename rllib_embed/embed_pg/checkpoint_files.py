@@ -147,7 +147,7 @@ def check_checkpoint(folder: str | os.PathLike) -> None:
             with open(manifest_path, encoding="utf-8") as f:
                 files = json.load(f)["files"]
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise CheckpointError(f"damaged checkpoint file {manifest_path}: {_why(e)}") from None
+            raise CheckpointError(f"damaged checkpoint file {manifest_path}: {describe_error(e)}") from None
         for rel, (size, digest) in sorted(files.items()):
             file = os.path.join(folder, rel)
             if not os.path.isfile(file):
@@ -237,7 +237,7 @@ def load_checked(load: Callable[[str], object], folder: str | os.PathLike):
         damaged = find_damaged_file(folder)
         if damaged is None:
             raise
-        raise CheckpointError(f"damaged checkpoint file {damaged}: {_why(e)}") from None
+        raise CheckpointError(f"damaged checkpoint file {damaged}: {describe_error(e)}") from None
 
 
 def find_damaged_file(folder: str | os.PathLike) -> Optional[str]:
@@ -289,6 +289,7 @@ def _fsync_dir(folder: str) -> None:
             os.close(fd)
 
 
-def _why(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
+    """An exception in one line: its type and its first 200 characters of message."""
     text = " ".join(str(e).split())[:200]
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -32,7 +32,7 @@ from typing import Any, Dict, Optional, Tuple
 import gymnasium as gym
 import numpy as np
 
-from rllib_embed.embed_pg.checkpoint_files import CheckpointError
+from rllib_embed.embed_pg.checkpoint_files import CheckpointError, describe_error
 
 MODULE_FILE = "embed_pg_module.json"
 WEIGHTS_FILE = "embed_pg_weights.pt"
@@ -156,7 +156,7 @@ def read_module_files(folder: str | os.PathLike) -> Tuple[Dict[str, Any], Dict[s
     try:
         tensors = torch.load(weights_file, weights_only=True, map_location="cpu")
     except Exception as e:  # noqa: BLE001  (a damaged or foreign file raises almost anything)
-        raise PlainFileError(f"damaged checkpoint file {weights_file}: {_why(e)}") from None
+        raise PlainFileError(f"damaged checkpoint file {weights_file}: {describe_error(e)}") from None
 
     def join(value):
         if isinstance(value, dict) and _TENSOR_REF in value:
@@ -178,7 +178,7 @@ def read_module_files(folder: str | os.PathLike) -> Tuple[Dict[str, Any], Dict[s
         }
         state = join(data["state"])
     except Exception as e:  # noqa: BLE001
-        raise PlainFileError(f"damaged checkpoint file {module_file}: {_why(e)}") from None
+        raise PlainFileError(f"damaged checkpoint file {module_file}: {describe_error(e)}") from None
     return ctor_kwargs, state
 
 
@@ -223,12 +223,7 @@ def _read_json(path: str) -> Dict[str, Any]:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError) as e:
-        raise PlainFileError(f"damaged checkpoint file {path}: {_why(e)}") from None
+        raise PlainFileError(f"damaged checkpoint file {path}: {describe_error(e)}") from None
     if not isinstance(data, dict):
         raise PlainFileError(f"damaged checkpoint file {path}: not a JSON object")
     return data
-
-
-def _why(e: BaseException) -> str:
-    text = " ".join(str(e).split())[:200]
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
