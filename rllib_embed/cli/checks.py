@@ -118,9 +118,9 @@ def _check_env_exists(env: str) -> None:
     try:
         gym.spec(env)
     except Exception:  # noqa: BLE001 - gymnasium raises several kinds for an unknown id
-        from rllib_embed.envs import ENV_IDS
+        from rllib_embed.envs import ENV_IDS, NEW_TASK_ENV_IDS
         raise CLIError(f"unknown env {env!r}: not registered with Ray Tune or gymnasium; "
-                       f"this package's envs: {', '.join(ENV_IDS)}; or any gymnasium id (e.g. CartPole-v1)") from None
+                       f"this package's envs: {', '.join([*ENV_IDS, *NEW_TASK_ENV_IDS])}; or any gymnasium id (e.g. CartPole-v1)") from None
 
 
 def _make(env: str, env_config: Any):

@@ -38,8 +38,8 @@ HALF_CHEETAH_VEL = "HalfCheetahVel"
 ANT_DIR = "AntDir"
 
 DEFAULT_MAX_EPISODE_STEPS = 200
-_GYM_MAX_EPISODE_STEPS = 1000  # gymnasium's horizon for both robots
-_CHEETAH_CTRL_COST_WEIGHT = 0.05  # MAML / ProMP / PEARL: 0.5 * 1e-1 * |a|^2
+GYM_MAX_EPISODE_STEPS = 1000  # gymnasium's horizon for both robots
+HALF_CHEETAH_CTRL_COST_WEIGHT = 0.05  # MAML / ProMP / PEARL: 0.5 * 1e-1 * |a|^2
 DEFAULT_TARGET_VELOCITIES = (0.5, 1.0, 1.5, 2.0)
 
 
@@ -70,14 +70,17 @@ class TaskReward(gym.Wrapper):
         return obs, float(self._reward_fn(info)), terminated, truncated, info
 
 
-def _make_gym_env(gym_id: str, env_name: str, max_episode_steps: int, **kwargs: Any) -> gym.Env:
+def make_gym_env(gym_id: str, env_name: str, max_episode_steps: int, **kwargs: Any) -> gym.Env:
+    """gymnasium's ``gym_id`` (float32 observations) cut at ``max_episode_steps``; ``kwargs`` go
+    to ``gym.make``. Raises ImportError naming ``env_name``'s extra where mujoco is missing."""
     require("mujoco", "mujoco", env_name)
     env = gym.make(gym_id, max_episode_steps=max_episode_steps, **kwargs)
     return Float32Observation(env)
 
 
-def _max_episode_steps(env_name: str, config: Mapping[str, Any]) -> int:
-    return config_int(env_name, "max_episode_steps", config["max_episode_steps"], 1, _GYM_MAX_EPISODE_STEPS)
+def config_episode_steps(env_name: str, config: Mapping[str, Any]) -> int:
+    """``config["max_episode_steps"]`` as an int in [1, 1000] (gymnasium's horizon), else ValueError."""
+    return config_int(env_name, "max_episode_steps", config["max_episode_steps"], 1, GYM_MAX_EPISODE_STEPS)
 
 
 # --- HalfCheetah: run forward / backward ------------------------------------
@@ -99,10 +102,10 @@ def make_half_cheetah_dir(env_config: Mapping[str, Any] | None = None) -> MultiT
     """
     name = f"rllib_embed/{HALF_CHEETAH_DIR}-v0"
     config = config_with_defaults(name, env_config, {"max_episode_steps": DEFAULT_MAX_EPISODE_STEPS})
-    steps = _max_episode_steps(name, config)
+    steps = config_episode_steps(name, config)
 
     def make_task_env(direction: float) -> gym.Env:
-        env = _make_gym_env("HalfCheetah-v5", name, steps, ctrl_cost_weight=_CHEETAH_CTRL_COST_WEIGHT)
+        env = make_gym_env("HalfCheetah-v5", name, steps, ctrl_cost_weight=HALF_CHEETAH_CTRL_COST_WEIGHT)
         return TaskReward(env, half_cheetah_direction_reward(direction), {"direction": direction})
 
     return MultiTaskEnv(make_task_env, (1.0, -1.0))
@@ -147,10 +150,10 @@ def make_half_cheetah_vel(env_config: Mapping[str, Any] | None = None) -> MultiT
         {"target_velocities": DEFAULT_TARGET_VELOCITIES, "max_episode_steps": DEFAULT_MAX_EPISODE_STEPS},
     )
     targets = _target_velocities(name, config["target_velocities"])
-    steps = _max_episode_steps(name, config)
+    steps = config_episode_steps(name, config)
 
     def make_task_env(target: float) -> gym.Env:
-        env = _make_gym_env("HalfCheetah-v5", name, steps, ctrl_cost_weight=_CHEETAH_CTRL_COST_WEIGHT)
+        env = make_gym_env("HalfCheetah-v5", name, steps, ctrl_cost_weight=HALF_CHEETAH_CTRL_COST_WEIGHT)
         return TaskReward(env, half_cheetah_velocity_reward(target), {"target_velocity": target})
 
     return MultiTaskEnv(make_task_env, targets)
@@ -188,10 +191,10 @@ def make_ant_dir(env_config: Mapping[str, Any] | None = None) -> MultiTaskEnv:
         name, env_config, {"num_tasks": 4, "max_episode_steps": DEFAULT_MAX_EPISODE_STEPS}
     )
     num_tasks = config_int(name, "num_tasks", config["num_tasks"], 1, 64)
-    steps = _max_episode_steps(name, config)
+    steps = config_episode_steps(name, config)
 
     def make_task_env(angle: float) -> gym.Env:
-        env = _make_gym_env("Ant-v5", name, steps, include_cfrc_ext_in_observation=False)
+        env = make_gym_env("Ant-v5", name, steps, include_cfrc_ext_in_observation=False)
         info = {"direction": (math.cos(angle), math.sin(angle))}
         return TaskReward(env, ant_direction_reward(angle), info)
 

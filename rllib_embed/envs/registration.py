@@ -8,6 +8,8 @@ from typing import Any
 import gymnasium as gym
 from ray.tune.registry import register_env
 
+from rllib_embed.envs.cheetah_speed_schedule import ENV_ID as CHEETAH_SPEED_SCHEDULE
+from rllib_embed.envs.cheetah_speed_schedule import make_cheetah_speed_schedule
 from rllib_embed.envs.flat_observation import FLAT_OBS_KEY, FlatTaskObservation, env_copy_index
 from rllib_embed.envs.grid_goals import make_grid_goals
 from rllib_embed.envs.metaworld_tasks import make_metaworld_mt1, make_metaworld_mt10
@@ -28,6 +30,12 @@ ENV_IDS: dict[str, EnvCreator] = {
     "rllib_embed/AntDir-v0": make_ant_dir,  # rllib-embed[mujoco]
     "rllib_embed/MetaWorldMT1-v0": make_metaworld_mt1,  # rllib-embed[metaworld]
     "rllib_embed/MetaWorldMT10-v0": make_metaworld_mt10,  # rllib-embed[metaworld]
+}
+
+
+# New tasks for trained skills (single-task envs; each creator takes its own `flat_obs`).
+NEW_TASK_ENV_IDS: dict[str, Callable[[Mapping[str, Any] | None], gym.Env]] = {
+    CHEETAH_SPEED_SCHEDULE: make_cheetah_speed_schedule,  # rllib-embed[mujoco]
 }
 
 
@@ -59,13 +67,17 @@ def _gym_entry_point(creator: EnvCreator) -> Callable[..., MultiTaskEnv]:
 
 
 def register_envs() -> None:
-    """Register every id in ``ENV_IDS``; safe to call any number of times.
+    """Register every id in ``ENV_IDS`` and ``NEW_TASK_ENV_IDS``; safe to call any number of times.
 
     Afterwards ``gym.make(env_id, **env_config)`` and RLlib's
     ``.environment(env_id, env_config=...)`` both build the env.
     """
     for env_id, creator in ENV_IDS.items():
         creator = with_flat_obs_option(creator)
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=_gym_entry_point(creator))
+        register_env(env_id, creator)
+    for env_id, creator in NEW_TASK_ENV_IDS.items():
         if env_id not in gym.registry:
             gym.register(env_id, entry_point=_gym_entry_point(creator))
         register_env(env_id, creator)

@@ -62,6 +62,16 @@ def task_embeddings(module: EmbedPGTorchRLModule) -> tuple[np.ndarray, np.ndarra
     return mean.numpy().astype(np.float64), np.exp(log_std.numpy()).astype(np.float64)
 
 
+def skill_box(module: EmbedPGTorchRLModule, bound_stds: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), two float32 [latent_dim] arrays: per dimension, ``min_t(mu_t - bound_stds * sigma_t)``
+    and ``max_t(mu_t + bound_stds * sigma_t)`` over the trained tasks' p(z|t). pi was trained only
+    on z drawn from p(z|t): the box holds (nearly all of) every task's skills and every blend of
+    their means, and keeps a search or a high-level policy out of latent regions pi never saw."""
+    means, stds = task_embeddings(module)
+    return ((means - bound_stds * stds).min(axis=0).astype(np.float32),
+            (means + bound_stds * stds).max(axis=0).astype(np.float32))
+
+
 def checkpoint_env(checkpoint: str | os.PathLike, *, trust_checkpoint: bool = False) -> tuple[Any, dict]:
     """(env, env_config) the Algorithm checkpoint was trained on: from its plain `RUN_FILE`, or
     (a checkpoint without one, only with ``trust_checkpoint``) from its unpickled AlgorithmConfig.

@@ -45,12 +45,19 @@ def low_level_action(module: EmbedPGTorchRLModule, obs: np.ndarray, z: np.ndarra
 
 @dataclass
 class Rollout:
-    """One episode under a fixed skill: observations s_0..s_n (pi's view), actions, rewards, last info."""
+    """One episode: observations s_0..s_n (pi's view), actions, rewards, the skills used
+    ([n, latent_dim]), the last info, and every step's info (``infos[t]``: step t's)."""
 
     observations: np.ndarray
     actions: np.ndarray
     rewards: np.ndarray
     info: dict = field(default_factory=dict)
+    skills: Optional[np.ndarray] = None
+    infos: list = field(default_factory=list)
+
+    def info_values(self, key: str) -> np.ndarray:
+        """[n]: ``infos[t][key]`` for every step t (e.g. ``"x_velocity"``)."""
+        return np.asarray([info[key] for info in self.infos], dtype=np.float64)
 
     @property
     def episode_return(self) -> float:
@@ -61,20 +68,30 @@ class Rollout:
         return self.observations[-1]
 
 
-def rollout(module: EmbedPGTorchRLModule, env: gym.Env, z: np.ndarray, *, seed: int | None = None,
-            deterministic: bool = True, max_steps: int = 10_000, normalize_obs: ObservationFilter = None) -> Rollout:
-    """Runs one episode of ``env`` (already set to its task) with pi(.|s, z) for the whole episode.
+SkillSchedule = Callable[[Any, dict], np.ndarray]
 
-    The Rollout keeps the env's own observations (not normalised)."""
+
+def rollout(module: EmbedPGTorchRLModule, env: gym.Env, z: np.ndarray | SkillSchedule, *, seed: int | None = None,
+            deterministic: bool = True, max_steps: int = 10_000, normalize_obs: ObservationFilter = None) -> Rollout:
+    """Runs one episode of ``env`` (already set to its task) with the frozen pi(.|s, z).
+
+    ``z``: one skill [latent_dim] for the whole episode, or a function ``z(obs, info)`` of the
+    env's latest observation and info (the reset's at the first step) that gives the skill for
+    each step (e.g. a blend chosen by the current target). The Rollout keeps the env's own
+    observations (not normalised).
+    """
     obs, info = env.reset(seed=seed)
-    observations, actions, rewards = [low_level_observation(obs)], [], []
+    observations, actions, rewards, skills, infos = [low_level_observation(obs)], [], [], [], []
     for _ in range(max_steps):
-        action = low_level_action(module, observations[-1], z, deterministic=deterministic,
+        skill = np.asarray(z(obs, info) if callable(z) else z, dtype=np.float32)
+        action = low_level_action(module, observations[-1], skill, deterministic=deterministic,
                                   normalize_obs=normalize_obs)
         obs, reward, terminated, truncated, info = env.step(action)
         observations.append(low_level_observation(obs))
         actions.append(action)
         rewards.append(float(reward))
+        skills.append(skill)
+        infos.append(dict(info))
         if terminated or truncated:
             break
-    return Rollout(np.stack(observations), np.stack(actions), np.asarray(rewards), dict(info))
+    return Rollout(np.stack(observations), np.stack(actions), np.asarray(rewards), dict(info), np.stack(skills), infos)

@@ -16,7 +16,7 @@ import numpy as np
 
 from rllib_embed.embed_pg.columns import OBS_KEY
 from rllib_embed.embed_pg.env_factory import make_env
-from rllib_embed.transfer.checkpoint import load_skills, resolve_skills_checkpoint, task_embeddings
+from rllib_embed.transfer.checkpoint import load_skills, resolve_skills_checkpoint, skill_box
 from rllib_embed.transfer.rollout import low_level_action, low_level_observation
 
 LOW_LEVEL_STEPS = "low_level_steps"  # info key: env steps taken by the last high-level step
@@ -78,9 +78,7 @@ class SkillSpaceEnv(gym.Env):
         self.env = make_env(env, env_config)
         _check_spaces(self.module, self.env)
 
-        means, stds = task_embeddings(self.module)
-        self.skill_low = (means - bound_stds * stds).min(axis=0).astype(np.float32)
-        self.skill_high = (means + bound_stds * stds).max(axis=0).astype(np.float32)
+        self.skill_low, self.skill_high = skill_box(self.module, bound_stds)
         self.action_space = gym.spaces.Box(self.skill_low, self.skill_high, dtype=np.float32)
         self._dict_obs = isinstance(self.env.observation_space, gym.spaces.Dict)
         self.observation_space = (gym.spaces.flatten_space(self.env.observation_space) if self._dict_obs

@@ -1,0 +1,90 @@
+"""Few-shot search over z with the skills frozen: the cross-entropy method (CEM).
+
+The policy pi(a|s,z) is not trained; only z is chosen, by the return of whole episodes.
+A few dozen episodes, where a policy learned from scratch takes hundreds of thousands of
+env steps (docs/transfer.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from rllib_embed.embed_pg.env_factory import make_env
+from rllib_embed.transfer.checkpoint import skill_box, task_embeddings
+from rllib_embed.transfer.rollout import ObservationFilter, rollout
+
+
+@dataclass
+class SkillSearch:
+    """The best z found (``skill``, [latent_dim]), its episode return, the number of episodes
+    run, and every evaluated ``(z, return)`` in order (``evaluations``)."""
+
+    skill: np.ndarray
+    episode_return: float
+    episodes: int
+    evaluations: list = field(default_factory=list)
+
+
+def cross_entropy_method(objective: Callable[[np.ndarray], float], mean: np.ndarray, std: np.ndarray,
+                         low: np.ndarray, high: np.ndarray, *, evaluations: int = 30, population: int = 6,
+                         elites: int = 2, min_std: float = 1e-3, seed: int = 0) -> SkillSearch:
+    """Maximises ``objective(z)`` with at most ``evaluations`` calls: the cross-entropy method
+    (Rubinstein 1999; de Boer et al. 2005) with a diagonal Gaussian, clipped to [low, high].
+
+    Each round samples ``population`` points from N(mean, std^2) (the first round's first point is
+    ``mean`` itself), evaluates them, and refits mean and std to the ``elites`` best of the round
+    (std at least ``min_std``); the last round may be smaller to keep within ``evaluations``.
+    ``mean``, ``std``, ``low``, ``high``: [d]. Returns the best point evaluated (not the final
+    mean) as a SkillSearch. Raises ValueError for evaluations < 1, population < 1 or elites not
+    in [1, population].
+    """
+    if evaluations < 1 or population < 1 or not 1 <= elites <= population:
+        raise ValueError(f"cross_entropy_method: need evaluations >= 1, population >= 1 and 1 <= elites <= "
+                         f"population; got evaluations={evaluations}, population={population}, elites={elites}")
+    rng = np.random.default_rng(seed)
+    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    mean, std = np.clip(np.asarray(mean, np.float64), low, high), np.asarray(std, np.float64)
+    history: list = []
+    while len(history) < evaluations:
+        size = min(population, evaluations - len(history))
+        points = np.clip(rng.normal(mean, std, size=(size, len(mean))), low, high)
+        if not history:
+            points[0] = mean
+        scores = np.asarray([float(objective(point.astype(np.float32))) for point in points])
+        history += [(point.astype(np.float32), score) for point, score in zip(points, scores)]
+        best = points[np.argsort(-scores)[:min(elites, size)]]
+        mean, std = best.mean(axis=0), np.maximum(best.std(axis=0), min_std)
+    skill, score = max(history, key=lambda pair: pair[1])
+    return SkillSearch(skill, score, len(history), history)
+
+
+def search_skill(module, env: Any, env_config: Mapping[str, Any] | None = None, *, episodes: int = 30,
+                 start: Optional[np.ndarray] = None, population: int = 6, elites: int = 2, bound_stds: float = 3.0,
+                 seed: int = 0, normalize_obs: ObservationFilter = None) -> SkillSearch:
+    """The skill z that does best on ``env`` (a new task), found in ``episodes`` episodes of the
+    frozen pi(.|s, z) (mode actions, one episode per z, env seed ``seed`` for every episode so
+    that candidates differ only in z).
+
+    ``module``: trained skills (`load_skills`); ``env``: an env id or creator whose (``obs`` part
+    of the) observation is the skills' (``env_config`` its config). CEM (`cross_entropy_method`)
+    over `skill_box(module, bound_stds)`, starting at ``start`` (e.g. `skill_for_value`'s zero-shot
+    z; default: the mean of the trained tasks' means) with std = the spread of the trained tasks'
+    means per dimension (or the mean sigma of p(z|t) where larger). Returns a SkillSearch.
+    """
+    means, stds = task_embeddings(module)
+    low, high = skill_box(module, bound_stds)
+    start = means.mean(axis=0) if start is None else np.asarray(start, np.float64)
+    spread = np.maximum(means.std(axis=0), stds.mean(axis=0))
+    environment = make_env(env, env_config)
+    try:
+        def episode_return(z: np.ndarray) -> float:
+            return rollout(module, environment, z, seed=seed, normalize_obs=normalize_obs).episode_return
+
+        return cross_entropy_method(episode_return, start, spread, low, high, evaluations=episodes,
+                                    population=population, elites=elites, seed=seed)
+    finally:
+        environment.close()
