@@ -24,23 +24,27 @@ import time
 TARGET_VELOCITIES = [0.5, 1.0, 1.5, 2.0]
 
 
-def recipe_config(seed: int = 0):
-    """EmbedPG's general recipe for HalfCheetahVel: from_ppo of PPO at its MuJoCo settings."""
+def ppo_mujoco(env: str, env_config: dict, seed: int = 0, envs: int = 8):
+    """RLlib's PPO at its MuJoCo settings on ``envs`` env copies of one local env runner."""
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
 
+    return (PPOConfig()
+            .environment(env, env_config=env_config)
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=envs, rollout_fragment_length=4000 // envs,
+                         env_to_module_connector=lambda env, spaces=None, device=None: MeanStdFilter(
+                             multi_agent=False))
+            .training(train_batch_size_per_learner=4000, num_epochs=10, minibatch_size=64, lr=3e-4, gamma=0.99,
+                      lambda_=0.95, clip_param=0.2, vf_clip_param=float("inf"))
+            .debugging(seed=seed))
+
+
+def recipe_config(seed: int = 0):
+    """EmbedPG's general recipe for HalfCheetahVel: from_ppo of PPO at its MuJoCo settings, K*D = 4*2."""
     from rllib_embed import EmbedPGConfig
 
-    envs = 2 * len(TARGET_VELOCITIES)
-    ppo = (PPOConfig()
-           .environment("rllib_embed/HalfCheetahVel-v0", env_config={"target_velocities": TARGET_VELOCITIES})
-           .env_runners(num_env_runners=0, num_envs_per_env_runner=envs, rollout_fragment_length=4000 // envs,
-                        env_to_module_connector=lambda env, spaces=None, device=None: MeanStdFilter(
-                            multi_agent=False))
-           .training(train_batch_size_per_learner=4000, num_epochs=10, minibatch_size=64, lr=3e-4, gamma=0.99,
-                     lambda_=0.95, clip_param=0.2, vf_clip_param=float("inf"))
-           .debugging(seed=seed))
-    return EmbedPGConfig.from_ppo(ppo)
+    return EmbedPGConfig.from_ppo(ppo_mujoco("rllib_embed/HalfCheetahVel-v0",
+                                             {"target_velocities": TARGET_VELOCITIES}, seed))
 
 
 def newest_checkpoint(out: str) -> str | None:

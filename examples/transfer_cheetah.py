@@ -13,13 +13,13 @@ another EmbedPG checkpoint or RLModule folder). New tasks (`rllib_embed/HalfChee
 - a schedule: 0.75 m/s for 100 steps, then 1.75 m/s.
 
 Measured for each (speed error: |mean x-velocity - target| per stretch of constant target,
-its first 40 steps left out, m/s; mean over 3 episodes, env seeds 100-102):
+its first 40 steps left out, m/s; mean over 10 episodes, env seeds 100-109):
 
 - zero-shot: z = the blend of the two nearest trained speeds' embedding means
   (`skill_for_value`), no training, no episode run to choose it (for the schedule, z follows
   the current target);
 - search: the cross-entropy method over z (`search_skill`), --episodes episodes (default 30)
-  of 200 env steps from the zero-shot z, by the env's return (constant speeds only);
+  of 200 env steps from the zero-shot z, each scored by its speed error (constant speeds only);
 - from scratch (`scratch`): RLlib's PPO at its MuJoCo settings (the skills' own recipe:
   4,000-step batches, 10 epochs, minibatch 64, lr 3e-4, gamma 0.99, lambda 0.95, clip 0.2,
   MeanStdFilter) on the same env with the target speed in its observation (`flat_obs`),
@@ -35,14 +35,15 @@ import os
 import time
 
 import numpy as np
+from train_cheetah_skills import TARGET_VELOCITIES as TRAINED_SPEEDS, ppo_mujoco
 
 ENV = "rllib_embed/HalfCheetahSpeedSchedule-v0"
 SKILLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "skills", "halfcheetah_vel")
-TRAINED_SPEEDS = [0.5, 1.0, 1.5, 2.0]
 HELD_OUT_SPEEDS = [0.25, 0.75, 1.25, 1.75, 2.25]
 SCHEDULE = [[0, 0.75], [100, 1.75]]
-EVAL_SEEDS = (100, 101, 102)
+EVAL_SEEDS = tuple(range(100, 110))
 SCRATCH_EVAL_EVERY = 5  # PPO iterations (4,000 env steps each) between greedy evaluations
+SCRATCH_EVAL_EPISODES = 3
 
 
 def episode_speed_error(rollout_result) -> float:
@@ -51,7 +52,7 @@ def episode_speed_error(rollout_result) -> float:
 
 
 def evaluate_skill(module, env_config: dict, z) -> dict:
-    """Speed error and return of the frozen skills under z (a skill or a function of the
+    """Speed error (m/s), return and speed reached (mean x-velocity after 40 steps, m/s) of the frozen skills under z (a skill or a function of the
     observation and info) over the evaluation seeds."""
     from rllib_embed.embed_pg.env_factory import make_env
     from rllib_embed.transfer import rollout
@@ -62,14 +63,14 @@ def evaluate_skill(module, env_config: dict, z) -> dict:
         env.close()
     return {"speed_error": float(np.mean([episode_speed_error(r) for r in runs])),
             "return": float(np.mean([r.episode_return for r in runs])),
-            "speed": float(np.mean([r.info_values("x_velocity")[40:].mean() for r in runs]))}
+            "reached": float(np.mean([r.info_values("x_velocity")[40:].mean() for r in runs]))}
 
 
 def run_skills(args) -> None:
-    """Zero-shot and search on every held-out speed, zero-shot on the schedule, and the blend
-    sweep between 1.0 and 1.5 m/s; written to OUT/skills.json."""
+    """Zero-shot and search on every held-out speed, zero-shot on the schedule, and the speed
+    zero-shot z reaches for targets 0 to 2.5 m/s; written to OUT/skills.json."""
     from rllib_embed.envs.cheetah_speed_schedule import TARGET_KEY
-    from rllib_embed.transfer import blend, load_skills, search_skill, skill_for_value, task_embeddings
+    from rllib_embed.transfer import load_skills, search_skill, skill_for_value, task_embeddings
 
     module = load_skills(args.skills)
     means, _ = task_embeddings(module)
@@ -81,7 +82,8 @@ def run_skills(args) -> None:
         start = time.time()
         config = {"schedule": [[0, speed]]}
         z0 = skill_for_value(means, TRAINED_SPEEDS, speed)
-        search = search_skill(module, ENV, config, episodes=args.episodes, start=z0, seed=args.seed)
+        search = search_skill(module, ENV, config, episodes=args.episodes, start=z0, seed=args.seed,
+                              score=lambda episode: -episode_speed_error(episode))
         row = {"speed": speed, "zero_shot": evaluate_skill(module, config, z0),
                "search": evaluate_skill(module, config, search.skill), "search_episodes": search.episodes,
                "search_env_steps": 200 * search.episodes, "wall_s": round(time.time() - start, 1)}
@@ -94,9 +96,10 @@ def run_skills(args) -> None:
 
     results["schedule"] = {"schedule": SCHEDULE, "zero_shot": evaluate_skill(module, {"schedule": SCHEDULE},
                                                                              follow_target)}
-    weights = np.linspace(-0.5, 1.5, 9)
-    results["blend"] = {"task_a": 1, "task_b": 2, "weights": weights.tolist(), "speeds": [
-        evaluate_skill(module, {"schedule": [[0, 1.25]]}, blend(means[1], means[2], w))["speed"] for w in weights]}
+    targets = np.round(np.arange(0.0, 2.51, 0.125), 3)
+    results["sweep"] = {"targets": targets.tolist(), "speeds": [evaluate_skill(
+        module, {"schedule": [[0, float(v)]]}, skill_for_value(means, TRAINED_SPEEDS, float(v)))["reached"]
+        for v in targets]}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "skills.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -106,9 +109,7 @@ def run_skills(args) -> None:
 
 def scratch_config(speed: float, seed: int):
     """RLlib's PPO at its MuJoCo settings on the held-out speed, greedy evaluation every 20k env steps."""
-    from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.callbacks.callbacks import RLlibCallback
-    from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
 
     from rllib_embed.envs.cheetah_speed_schedule import TARGET_KEY, speed_error
 
@@ -119,18 +120,10 @@ def scratch_config(speed: float, seed: int):
             metrics_logger.log_value("speed_error", speed_error([i["x_velocity"] for i in infos],
                                                                 [i[TARGET_KEY] for i in infos]))
 
-    envs = 8
-    return (PPOConfig()
-            .environment(ENV, env_config={"schedule": [[0, speed]], "flat_obs": True})
-            .env_runners(num_env_runners=0, num_envs_per_env_runner=envs, rollout_fragment_length=4000 // envs,
-                         env_to_module_connector=lambda env, spaces=None, device=None: MeanStdFilter(
-                             multi_agent=False))
-            .training(train_batch_size_per_learner=4000, num_epochs=10, minibatch_size=64, lr=3e-4, gamma=0.99,
-                      lambda_=0.95, clip_param=0.2, vf_clip_param=float("inf"))
-            .evaluation(evaluation_interval=SCRATCH_EVAL_EVERY, evaluation_duration=len(EVAL_SEEDS),
+    return (ppo_mujoco(ENV, {"schedule": [[0, speed]], "flat_obs": True}, seed)
+            .evaluation(evaluation_interval=SCRATCH_EVAL_EVERY, evaluation_duration=SCRATCH_EVAL_EPISODES,
                         evaluation_duration_unit="episodes", evaluation_config={"explore": False})
-            .callbacks(SpeedError)
-            .debugging(seed=seed))
+            .callbacks(SpeedError))
 
 
 def run_scratch(args) -> None:
@@ -178,9 +171,10 @@ def run_table(args) -> None:
         with open(path) as f:
             run = json.load(f)
         scratch.setdefault(run["speed"], []).append(run)
-    lines = [f"Speed error in m/s (|mean x-velocity - target|, first 40 steps left out, 3 greedy episodes); "
-             f"search: {skills['episodes']} episodes of 200 env steps. From scratch: env steps until PPO's greedy "
-             f"policy is as close (evaluated every 20,000; '>' where it never was, with its best error).", "",
+    lines = [f"Speed error in m/s (|mean x-velocity - target|, first 40 steps left out; skills: {len(EVAL_SEEDS)} "
+             f"episodes, mode actions). Search: {skills['episodes']} episodes of 200 env steps. From scratch: env "
+             f"steps until PPO's greedy policy is as close ({SCRATCH_EVAL_EPISODES} episodes every 20,000 env steps; "
+             f"'>' where it never was, with its best error).", "",
              "| target m/s | zero-shot error | search error | from scratch: steps to zero-shot's error | "
              "to search's error | PPO's best error (steps) |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -200,18 +194,22 @@ def run_table(args) -> None:
         f"{t['speed']} m/s error {t['speed_error']:.3f}" for t in skills["trained"]) + ".",
         f"Schedule 0.75 m/s then 1.75 m/s (at step 100), z following the target zero-shot: error "
         f"{sched['speed_error']:.3f} m/s (mean over the two stretches).", "",
-        "![speed against the blend weight](transfer_cheetah.png)"]
+        "![speed reached against the target speed](transfer_cheetah.png)"]
     with open(os.path.join(args.out, "transfer_cheetah.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    b = skills["blend"]
-    ax.plot(b["weights"], b["speeds"], "o-", label="z = blend(mu_1.0, mu_1.5, w)")
-    ax.plot([0, 1], [1.0, 1.5], "k--", lw=1, label="the trained speeds, joined")
-    ax.set_xlabel("blend weight w")
-    ax.set_ylabel("mean x-velocity, m/s")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    sweep = skills["sweep"]
+    ax.plot([0, 2.5], [0, 2.5], color="0.7", lw=1, label="speed = target")
+    ax.plot(sweep["targets"], sweep["speeds"], "-", color="C0", label="zero-shot z (blend of the nearest tasks)")
+    ax.plot([t["speed"] for t in skills["trained"]], [t["reached"] for t in skills["trained"]], "ks",
+            label="trained tasks' own z")
+    ax.plot([r["speed"] for r in skills["speeds"]], [r["search"]["reached"] for r in skills["speeds"]], "o",
+            color="C1", label=f"after {skills['episodes']} episodes of z search")
+    ax.set_xlabel("target speed, m/s")
+    ax.set_ylabel("speed reached, m/s (mean x-velocity)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "transfer_cheetah.png"), dpi=80)

@@ -166,7 +166,20 @@ def test_the_search_returns_a_skill_in_the_box_at_least_as_good_as_its_start(ski
     low, high = skill_box(skills)
     assert result.episodes == 12 and np.all(result.skill >= low) and np.all(result.skill <= high)
     assert result.episode_return >= held_out_return(skills, start).episode_return - 1e-6
-    assert result.episode_return == pytest.approx(held_out_return(skills, result.skill).episode_return, rel=1e-6)
+    again = held_out_return(skills, result.skill, seed=result.env_seed)
+    assert result.episode_return == pytest.approx(again.episode_return, rel=1e-6)
+
+
+def test_the_search_scores_episodes_as_asked(skills):
+    def error(run):
+        return speed_error(run.info_values("x_velocity"), run.info_values(TARGET_KEY))
+
+    means, _ = task_embeddings(skills)
+    start = skill_for_value(means, TRAINED_SPEEDS, 1.25)
+    result = search_skill(skills, ENV_ID, HELD_OUT, episodes=12, start=start, seed=0, score=lambda run: -error(run))
+    assert -result.episode_return <= error(held_out_return(skills, start)) + 1e-9
+    again = held_out_return(skills, result.skill, seed=result.env_seed)
+    assert -result.episode_return == pytest.approx(error(again), rel=1e-6)
 
 
 def test_skill_space_env_drives_the_shipped_skills_on_the_new_task():
@@ -175,3 +188,22 @@ def test_skill_space_env_drives_the_shipped_skills_on_the_new_task():
     assert obs.shape == (18,) and obs[-1] == pytest.approx(1.25)  # obs ++ target: the high level's view
     _, reward, _, _, info = env.step(env.action_space.sample())
     assert info["low_level_steps"] == 10 and reward < 0
+
+
+def test_the_example_measures_zero_shot_and_search_and_writes_its_table(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    example = os.path.join(os.path.dirname(SKILLS), os.pardir, "transfer_cheetah.py")
+    for step in (["skills", "--speeds", "1.25", "--episodes", "6"], ["table"]):
+        done = subprocess.run([sys.executable, example, *step, "--out", str(tmp_path)], capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    with open(tmp_path / "skills.json") as f:
+        results = json.load(f)
+    (row,) = results["speeds"]
+    assert row["search_episodes"] == 6 and row["search"]["speed_error"] <= row["zero_shot"]["speed_error"] + 0.05
+    assert len(results["sweep"]["targets"]) == len(results["sweep"]["speeds"]) == 21
+    assert "| 1.25 |" in (tmp_path / "transfer_cheetah.md").read_text()
+    assert (tmp_path / "transfer_cheetah.png").stat().st_size > 0

@@ -15,18 +15,20 @@ import numpy as np
 
 from rllib_embed.embed_pg.env_factory import make_env
 from rllib_embed.transfer.checkpoint import skill_box, task_embeddings
-from rllib_embed.transfer.rollout import ObservationFilter, rollout
+from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
 
 
 @dataclass
 class SkillSearch:
-    """The best z found (``skill``, [latent_dim]), its episode return, the number of episodes
-    run, and every evaluated ``(z, return)`` in order (``evaluations``)."""
+    """The best z found (``skill``, [latent_dim]), its score (by default its episode return),
+    the number of evaluations (episodes) run, every evaluated ``(z, score)`` in order
+    (``evaluations``), and for `search_skill` the env seed of the best z's episode."""
 
     skill: np.ndarray
     episode_return: float
     episodes: int
     evaluations: list = field(default_factory=list)
+    env_seed: Optional[int] = None
 
 
 def cross_entropy_method(objective: Callable[[np.ndarray], float], mean: np.ndarray, std: np.ndarray,
@@ -64,10 +66,14 @@ def cross_entropy_method(objective: Callable[[np.ndarray], float], mean: np.ndar
 
 def search_skill(module, env: Any, env_config: Mapping[str, Any] | None = None, *, episodes: int = 30,
                  start: Optional[np.ndarray] = None, population: int = 6, elites: int = 2, bound_stds: float = 3.0,
-                 seed: int = 0, normalize_obs: ObservationFilter = None) -> SkillSearch:
+                 seed: int = 0, normalize_obs: ObservationFilter = None,
+                 score: Optional[Callable[[Rollout], float]] = None) -> SkillSearch:
     """The skill z that does best on ``env`` (a new task), found in ``episodes`` episodes of the
-    frozen pi(.|s, z) (mode actions, one episode per z, env seed ``seed`` for every episode so
-    that candidates differ only in z).
+    frozen pi(.|s, z) (mode actions, one episode per z). Episode i runs with env seed
+    ``seed + i``: with one seed for all, the search picks the z that happens to suit that one
+    start (docs/transfer.md measures the difference). ``score``: what "best" means, a function of the episode's
+    `Rollout` (default: its return, ``Rollout.episode_return``); `SkillSearch.episode_return`
+    holds the best score.
 
     ``module``: trained skills (`load_skills`); ``env``: an env id or creator whose (``obs`` part
     of the) observation is the skills' (``env_config`` its config). CEM (`cross_entropy_method`)
@@ -80,11 +86,16 @@ def search_skill(module, env: Any, env_config: Mapping[str, Any] | None = None, 
     start = means.mean(axis=0) if start is None else np.asarray(start, np.float64)
     spread = np.maximum(means.std(axis=0), stds.mean(axis=0))
     environment = make_env(env, env_config)
+    env_seeds = iter(range(seed, seed + episodes))
     try:
-        def episode_return(z: np.ndarray) -> float:
-            return rollout(module, environment, z, seed=seed, normalize_obs=normalize_obs).episode_return
+        def objective(z: np.ndarray) -> float:
+            episode = rollout(module, environment, z, seed=next(env_seeds), normalize_obs=normalize_obs)
+            return float(score(episode)) if score is not None else episode.episode_return
 
-        return cross_entropy_method(episode_return, start, spread, low, high, evaluations=episodes,
-                                    population=population, elites=elites, seed=seed)
+        result = cross_entropy_method(objective, start, spread, low, high, evaluations=episodes,
+                                      population=population, elites=elites, seed=seed)
     finally:
         environment.close()
+    best = max(range(len(result.evaluations)), key=lambda i: result.evaluations[i][1])
+    result.env_seed = seed + best
+    return result
