@@ -10,8 +10,9 @@ MeanStdFilter, no value clipping), on `rllib_embed/HalfCheetahVel-v0` with the t
 0.5, 1.0, 1.5 and 2.0 m/s, K=4 tasks x D=2 env copies on one local env runner, seed 0.
 
 An Algorithm checkpoint is written every --checkpoint-every env steps
-(`OUT/checkpoint_<env steps>`), and at the end the RLModule alone (`OUT/module`: the plain
-JSON + tensor files that `rllib_embed.transfer.load_skills` reads without unpickling).
+(`OUT/checkpoint_<env steps>`), and at the end the learner's RLModule (pi, p, q and V) alone
+(`OUT/module`: the plain JSON + tensor files that `rllib_embed.transfer.load_skills` reads
+without unpickling).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import time
 
 TARGET_VELOCITIES = [0.5, 1.0, 1.5, 2.0]
@@ -68,6 +70,8 @@ def main() -> None:
     import torch
     torch.set_num_threads(1)
     import rllib_embed  # noqa: F401  (registers the envs)
+    from rllib_embed.embed_pg.module_checkpoint import MODULE_SUBDIR
+    from rllib_embed.embed_pg.plain_files import MODULE_FILE, WEIGHTS_FILE
 
     algo = recipe_config(args.seed).build_algo()
     if resume_from is not None:
@@ -87,8 +91,13 @@ def main() -> None:
         if steps >= next_checkpoint or steps >= args.env_steps:
             algo.save_to_path(os.path.abspath(os.path.join(args.out, f"checkpoint_{steps}")))
             next_checkpoint += args.checkpoint_every
-    algo.get_module().save_to_path(os.path.abspath(os.path.join(args.out, "module")))
-    print(f"module: {os.path.join(args.out, 'module')}", flush=True)
+    # The learner's module (pi, p, q and V; the env runners hold pi and p only): its plain files.
+    final = newest_checkpoint(args.out)
+    module = os.path.join(args.out, "module")
+    os.makedirs(module, exist_ok=True)
+    for name in (MODULE_FILE, WEIGHTS_FILE):
+        shutil.copy2(os.path.join(final, MODULE_SUBDIR, name), module)
+    print(f"module: {module}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from rllib_embed.viz.learning_curves import read_results, task_curves
 from rllib_embed.viz.projection import LatentProjection
 
 # (width, height) in pixels: figure size in inches x 100 dpi (rllib_embed/viz/style.py).
-SIZES = {"embedding_space": (600, 500), "inferred_skills": (600, 500), "trajectories": (600, 500),
-         "interpolation": (600, 500), "learning_curves": (1000, 400)}
+SIZES = {"embedding_space": (1100, 500), "inferred_skills": (600, 500), "trajectories": (600, 500),
+         "interpolation": (600, 500), "behaviour": (700, 450), "learning_curves": (1000, 400)}
 
 
 def _check_png(path, size):
@@ -25,8 +25,8 @@ def _check_png(path, size):
 def test_make_pictures_writes_every_picture(trained_skills, tmp_path):
     checkpoint, _ = trained_skills
     written = make_pictures(checkpoint, tmp_path / "pictures", episodes_per_task=2)
-    assert sorted(written) == sorted(PICTURES)  # the Tune trial folder's results were found
-    assert written.skipped == {}
+    assert sorted(written) == sorted(set(PICTURES) - {"behaviour"})  # the Tune trial folder's results were found
+    assert list(written.skipped) == ["behaviour"] and "trajectories.png" in written.skipped["behaviour"]
     for name, path in written.items():
         _check_png(path, SIZES[name])
 
@@ -36,10 +36,11 @@ def test_command_line_writes_the_pngs(trained_skills, tmp_path, capsys):
 
     checkpoint, trial_dir = trained_skills
     assert main([checkpoint, "--out", str(tmp_path), "--episodes", "1", "--results", trial_dir]) == 0
-    printed = capsys.readouterr().out
-    for name in PICTURES:
+    printed = capsys.readouterr()
+    assert "behaviour        skipped: drawn for bodies without 2-D positions" in printed.err
+    for name in set(PICTURES) - {"behaviour"}:
         path = tmp_path / f"{name}.png"
-        assert str(path) in printed
+        assert str(path) in printed.out
         assert matplotlib.image.imread(path).shape[:2] == SIZES[name][::-1]
 
 
@@ -61,6 +62,37 @@ def test_bad_inputs_are_refused(trained_skills, tmp_path):
         make_pictures(checkpoint, tmp_path, episodes_per_task=0)
     with pytest.raises(SystemExit):
         main([str(tmp_path / "missing"), "--out", str(tmp_path)])
+
+
+def test_pictures_of_robot_skills_show_their_behaviour_and_say_what_is_skipped(tmp_path):
+    from rllib_embed.viz.behaviour import behaviour_view
+    from rllib_embed.viz.pictures import task_rollouts
+    from rllib_embed.transfer import load_skills
+
+    skills = "examples/skills/halfcheetah_vel"
+    written = make_pictures(skills, tmp_path, env="rllib_embed/HalfCheetahVel-v0", env_config={}, episodes_per_task=1)
+    assert sorted(written) == ["behaviour", "embedding_space", "inferred_skills"]
+    assert sorted(written.skipped) == ["interpolation", "learning_curves", "trajectories"]
+    assert "17 numbers" in written.skipped["trajectories"]
+    for name, path in written.items():
+        _check_png(path, SIZES[name])
+    episodes, _ = task_rollouts(load_skills(skills), "rllib_embed/HalfCheetahVel-v0", {}, 1)
+    assert behaviour_view(episodes) == "x_velocity"
+    speeds = [episodes[k][0].info_values("x_velocity")[40:].mean() for k in range(4)]
+    assert speeds == sorted(speeds)  # the skills run at their tasks' speeds, in order: what the picture shows
+
+
+def test_the_projection_keeps_tasks_apart_that_the_widest_axes_would_merge():
+    # Tasks 0 and 1 differ only along the third-widest direction: the first two principal axes
+    # put them on one point; the view keeps the axis that tells them apart.
+    points = np.array([[0, 0, 0], [0, 0, 1], [6, 0, 0.5], [0, 4, 0.5], [6, 4, 0.5]], dtype=float)
+    spread = 0.1
+    widest = points[:, :2]
+    assert np.linalg.norm(widest[0] - widest[1]) == 0
+    projection = LatentProjection(points, spread)
+    projected = projection(points)
+    assert np.linalg.norm(projected[0] - projected[1]) > 0.9
+    assert "PC3" in projection.labels
 
 
 def test_pca_keeps_the_two_widest_directions():

@@ -83,6 +83,11 @@ def config_episode_steps(env_name: str, config: Mapping[str, Any]) -> int:
     return config_int(env_name, "max_episode_steps", config["max_episode_steps"], 1, GYM_MAX_EPISODE_STEPS)
 
 
+# The names older checkpoints' pickled env runner states refer to (their envs were pickled live).
+_make_gym_env = make_gym_env
+_max_episode_steps = config_episode_steps
+
+
 # --- HalfCheetah: run forward / backward ------------------------------------
 
 

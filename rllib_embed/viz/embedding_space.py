@@ -12,7 +12,7 @@ from matplotlib.patches import Ellipse
 from rllib_embed.embed_pg.connectors.skill_windows import observation_windows
 from rllib_embed.transfer.checkpoint import task_embeddings
 from rllib_embed.transfer.rollout import ObservationFilter, Rollout
-from rllib_embed.viz.projection import LatentProjection
+from rllib_embed.viz.projection import LatentProjection, separation
 from rllib_embed.viz.style import new_figure, save, task_color
 
 ELLIPSE_STDS = 2.0  # ellipses mark 2 standard deviations of p(z|t)
@@ -47,19 +47,38 @@ def _draw_embedding(ax, module, projection: LatentProjection) -> None:
         ax.add_patch(Ellipse(center, width, height, angle=angle, facecolor=(*color[:3], 0.15),
                              edgecolor=color, linewidth=1.5))
         ax.plot(*center, marker="o", color=color, markersize=7, label=f"task {k}")
-    ax.set_xlabel(f"{projection.label} 1")
-    ax.set_ylabel(f"{projection.label} 2")
+    ax.set_xlabel(projection.labels[0])
+    ax.set_ylabel(projection.labels[1])
     ax.set_aspect("equal", adjustable="datalim")
     ax.autoscale_view()
 
 
+def task_projection(module) -> LatentProjection:
+    """The 2-D view of the tasks' p(z|t) that keeps them apart (`LatentProjection`, each task's
+    spread its mean sigma)."""
+    means, stds = task_embeddings(module)
+    return LatentProjection(means, stds.mean(axis=1))
+
+
 def plot_embedding_space(module, path: str | os.PathLike) -> str:
-    """Each task's p(z|t): its mean and a 2-sigma covariance ellipse (PCA to 2-D when latent_dim > 2)."""
-    means, _ = task_embeddings(module)
-    fig, ax = new_figure()
-    _draw_embedding(ax, module, LatentProjection(means))
+    """Left: each task's p(z|t), its mean and a 2-sigma covariance ellipse, in the 2-D view that
+    keeps the tasks apart (`task_projection`). Right: every pair's distance between means in the
+    full latent space, in units of the two tasks' mean sigma (a 2-D view can only shrink them)."""
+    means, stds = task_embeddings(module)
+    fig, (ax, table) = new_figure(11.0, 5.0, columns=2)
+    _draw_embedding(ax, module, task_projection(module))
     ax.set_title(f"skill embedding p(z|t), latent_dim={module.latent_dim} (ellipses: {ELLIPSE_STDS:g} std)")
     ax.legend(loc="best", fontsize=8)
+    distances = separation(means, stds.mean(axis=1))
+    image = table.imshow(distances, cmap="viridis")
+    for (a, b), value in np.ndenumerate(distances):
+        table.text(b, a, f"{value:.0f}" if value >= 10 else f"{value:.1f}", ha="center", va="center", fontsize=8,
+                   color="white" if value < distances.max() / 2 else "black")
+    ticks = range(len(means))
+    table.set_xticks(ticks, [f"task {k}" for k in ticks], fontsize=8)
+    table.set_yticks(ticks, [f"task {k}" for k in ticks], fontsize=8)
+    table.set_title("|mu_a - mu_b| / sigma, all latent dimensions")
+    fig.colorbar(image, ax=table)
     return save(fig, path)
 
 
@@ -67,7 +86,7 @@ def plot_inferred_skills(module, episodes: Mapping[int, list[Rollout]], path: st
                          normalize_obs: ObservationFilter = None) -> str:
     """q(z|a, s^H)'s mean at every step of each task's rollouts, over the tasks' p(z|t)."""
     means, _ = task_embeddings(module)
-    projection = LatentProjection(means)
+    projection = task_projection(module)
     fig, ax = new_figure()
     for k, rollouts in episodes.items():
         points = np.concatenate([projection(inferred_skills(module, r, normalize_obs)) for r in rollouts])

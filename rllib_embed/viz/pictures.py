@@ -12,12 +12,13 @@ from rllib_embed.embed_pg.env_factory import make_env
 from rllib_embed.transfer.checkpoint import checkpoint_env, load_skills, resolve_skills_checkpoint, task_embeddings
 from rllib_embed.transfer.interpolation import interpolation_sweep
 from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
+from rllib_embed.viz.behaviour import plot_behaviour
 from rllib_embed.viz.embedding_space import plot_embedding_space, plot_inferred_skills
 from rllib_embed.viz.learning_curves import plot_learning_curves
 from rllib_embed.viz.style import point_tasks
 from rllib_embed.viz.trajectories import plot_interpolation, plot_trajectories
 
-PICTURES = ("embedding_space", "inferred_skills", "trajectories", "interpolation", "learning_curves")
+PICTURES = ("embedding_space", "inferred_skills", "trajectories", "interpolation", "behaviour", "learning_curves")
 
 
 def task_rollouts(module, env: Any, env_config: Mapping[str, Any] | None, episodes_per_task: int,
@@ -57,9 +58,12 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
     """Writes every picture that applies to ``out_dir`` as PNG; returns {picture: path} (a
     `Pictures` dict, whose `skipped` says which pictures were not drawn and why).
 
-    - embedding_space.png: each task's p(z|t) (mean, 2-sigma ellipse; PCA when latent_dim > 2)
+    - embedding_space.png: each task's p(z|t) (mean, 2-sigma ellipse; latent_dim > 2: the two
+      principal axes that keep the tasks apart) and every pair's distance in units of sigma
     - inferred_skills.png: q's inferred z along each task's rollouts, over p(z|t)
     - trajectories.png, interpolation.png: only for 2-D observations (positions)
+    - behaviour.png: otherwise, each task's rollouts as the body's path in the plane, its
+      forward velocity over time, or the observation's first principal component over time
     - learning_curves.png: per-task return and success, from ``results`` (default: the Tune
       trial folder holding the checkpoint, where there is one)
 
@@ -85,9 +89,11 @@ def make_pictures(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, 
                                                       normalize_obs)
     if module.obs_dim != 2:
         why = (f"the observation has {module.obs_dim} numbers; these pictures draw 2-D positions "
-               f"(e.g. PointGoals)")
+               f"(e.g. PointGoals); behaviour.png shows the skills instead")
         written.skipped.update(trajectories=why, interpolation=why)
-    if module.obs_dim == 2:
+        written["behaviour"] = plot_behaviour(episodes, os.path.join(out_dir, "behaviour.png"))
+    else:
+        written.skipped["behaviour"] = "drawn for bodies without 2-D positions; trajectories.png shows these skills"
         written["trajectories"] = plot_trajectories(episodes, os.path.join(out_dir, "trajectories.png"), goals)
         k = module.num_tasks
         pairs = [(a, (a + 1) % k) for a in range(k)] if k > 2 else [(0, 1)] if k == 2 else []

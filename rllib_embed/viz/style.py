@@ -19,8 +19,9 @@ def task_color(k: int, num_tasks: int):
     return cmap(k % cmap.N)
 
 
-def new_figure(width: float = 6.0, height: float = 5.0):
-    return plt.subplots(figsize=(width, height), dpi=DPI)
+def new_figure(width: float = 6.0, height: float = 5.0, columns: int = 1):
+    """(figure, axes): one axes, or a row of ``columns``."""
+    return plt.subplots(1, columns, figsize=(width, height), dpi=DPI)
 
 
 def save(fig, path: str | os.PathLike) -> str:
