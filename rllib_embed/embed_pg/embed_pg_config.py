@@ -134,9 +134,7 @@ class EmbedPGConfig(AlgorithmConfig):
         Args:
             latent_dim: dimension of the skill space z. None (default): max(4, K)
                 (`resolved_latent_dim`): with latent_dim >= K the K skills start
-                orthogonal, equally far apart (docs/learning.md, "What mattered"; at K=8,
-                latent_dim 4 solved PointGoals at 30.8k / 20.8k / 30.8k env steps, latent_dim
-                8 at 10.9k / 20.8k / 20.8k).
+                orthogonal, equally far apart (measured in docs/learning.md, "What mattered").
             history_len: H, the number of most recent observations q sees.
             alpha1: weight of the embedding entropy alpha1 * E_t H[p(z|t)].
             alpha2: weight of alpha2 * log q(z | a, s^H) in the reward.
@@ -275,9 +273,9 @@ class EmbedPGConfig(AlgorithmConfig):
         """Layer widths of network `name` ("policy", "embedding", "inference", "value").
 
         Where policy_hiddens / value_hiddens is None: [256, 256] for update="clipped" (RLlib's
-        default fcnet_hiddens, as its PPO, against which the clipped update is measured; on
-        PointGoals K=8 the slowest of 3 seeds solved in 40.7k env steps against 60.5k with
-        [64, 64], docs/learning.md) and [64, 64] for the literal update (the quickstart's).
+        default fcnet_hiddens, as its PPO, against which the clipped update is measured; the
+        comparison with [64, 64] is in docs/learning.md) and [64, 64] for the literal update
+        (the quickstart's).
         """
         value = getattr(self, f"{name}_hiddens")
         if value is None:
@@ -304,11 +302,9 @@ class EmbedPGConfig(AlgorithmConfig):
     def resolved_embedding_init_log_std(self) -> float:
         """`embedding_init_log_std`, or where it is None the update's: -2 clipped, -1 literal.
 
-        The clipped update tells the skills apart from its first batches at std 0.14: PointGoals
-        K=8 (at latent_dim 4), env steps to solve at 0.37 -> 0.14, seeds 0 / 1 / 2, seed estimator 40.7k / 20.8k /
-        30.8k -> 30.8k / 20.8k / 30.8k, unbiased 40.7k / 30.8k / 50.6k -> 30.8k / 20.8k / 30.8k
-        (docs/learning.md). The literal update's HalfCheetahDir run (tests/test_learning.py,
-        seed 0) did not move either way within 120k env steps at 0.14; it keeps 0.37.
+        The clipped update tells the skills apart from its first batches at std 0.14 (exp(-2));
+        the literal update keeps 0.37 (exp(-1)), where 0.14 did not help (both measured in
+        docs/learning.md).
         """
         if self.embedding_init_log_std is None:
             return -2.0 if self.update == "clipped" else -1.0
