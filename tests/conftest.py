@@ -16,6 +16,22 @@ torch.set_num_threads(1)
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="rllib_embed_tests_state_")
 
 
+SLOW_FIXTURES = ("trained_skills",)  # trains 250 iterations through Tune before its first test
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: trains, runs Tune or starts processes for several seconds or more; "
+                                       "`pytest -m 'not slow'` is the quick loop, .ci/run runs everything")
+    config.addinivalue_line("markers", "cluster: starts a multi-node Ray cluster on this machine")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that use a slow fixture are slow themselves: the quick loop would pay its setup."""
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+
+
 def start_local_ray():
     """The tests' local Ray instance: 2 CPUs, like CI."""
     import ray

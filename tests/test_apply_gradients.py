@@ -46,6 +46,7 @@ def _params_after(learner, apply, poison=None):
     return after
 
 
+@pytest.mark.slow
 def test_finite_gradients_step_exactly_as_rllibs_apply_gradients(learner):
     ours = _params_after(learner, type(learner).apply_gradients)
     rllibs = _params_after(learner, TorchLearner.apply_gradients)

@@ -40,6 +40,7 @@ def _load(path):
     return data, md
 
 
+@pytest.mark.slow
 def test_throughput_keys(ray_session, tmp_path):
     out = str(tmp_path / "throughput.json")
     throughput.main(TINY + ["--out", out])
@@ -66,6 +67,7 @@ def test_throughput_keys(ray_session, tmp_path):
     assert not hasattr(embed_pg_module, "_bench_original_sample")
 
 
+@pytest.mark.slow
 def test_scaling_quick(ray_session, tmp_path):
     out = str(tmp_path / "scaling.json")
     scaling.main(["--quick", "--torch-threads", "0", "--out", out])
@@ -91,6 +93,7 @@ def _check_learning_run(r, num_tasks, success):
     assert r["solved"] == (success and min(point["eval"]["deterministic"]["success"]) >= 1.0)
 
 
+@pytest.mark.slow
 def test_learning_quick(ray_session, tmp_path):
     out = str(tmp_path / "learning.json")
     learning.main(["--quick", "--torch-threads", "0", "--out", out])
@@ -109,6 +112,7 @@ def test_learning_quick(ray_session, tmp_path):
 ROBOTS = [("mujoco", "HalfCheetahDir-v0", 2, False), ("metaworld", "MetaWorldMT1-v0", 4, True)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package,env,num_tasks,success", ROBOTS, ids=[r[1] for r in ROBOTS])
 def test_learning_quick_robot_family(ray_session, tmp_path, package, env, num_tasks, success):
     pytest.importorskip(package)  # an optional extra (rllib-embed[mujoco] / [metaworld])
@@ -243,6 +247,7 @@ def test_learning_render_takes_chosen_methods_of_a_file(tmp_path):
         learning.main(["--render", f"{old}:bogus", "--out", out])
 
 
+@pytest.mark.slow
 def test_memory_case_and_table(ray_session):
     case = memory.run_case({"algo": "embedpg", "num_tasks": 4, "history_len": 4}, iterations=1, torch_threads=0)
     for role in ("driver_mib", "env_runner_mib", "learner_mib"):

@@ -64,7 +64,8 @@ def test_every_reader_takes_the_plain_files_and_runs_no_code(small_checkpoint, t
     env.step(env.action_space.sample())
     written = make_pictures(ckpt, tmp_path / "pictures", episodes_per_task=1)
     assert os.path.isfile(written["embedding_space"])
-    assert written.skipped == {"learning_curves": "no result folder (pass --results DIR)"}  # and says why
+    assert written.skipped["learning_curves"] == "no result folder (pass --results DIR)"  # and says why
+    assert sorted(written.skipped) == ["behaviour", "learning_curves"]  # 2-D positions: trajectories instead
     assert find_damaged_file(ckpt) is None  # the pickles' opcodes parsed, not run
     assert not marker.exists()
 

@@ -190,6 +190,7 @@ def test_skill_space_env_drives_the_shipped_skills_on_the_new_task():
     assert info["low_level_steps"] == 10 and reward < 0
 
 
+@pytest.mark.slow
 def test_the_example_measures_zero_shot_and_search_and_writes_its_table(tmp_path):
     import json
     import subprocess

@@ -47,6 +47,7 @@ def flags_run(tmp_path_factory):
     return storage / "flags", proc
 
 
+@pytest.mark.slow
 def test_train_from_flags_runs_through_tune_and_reports(flags_run):
     experiment, proc = flags_run
     (trial,) = trial_dirs(experiment)
@@ -70,6 +71,7 @@ def test_train_from_flags_runs_through_tune_and_reports(flags_run):
         assert notice not in proc.stderr and notice not in proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_embed_pg_checkpoint_table_and_json(flags_run, tmp_path):
     experiment, _ = flags_run
     (trial,) = trial_dirs(experiment)
@@ -88,6 +90,7 @@ def test_evaluate_embed_pg_checkpoint_table_and_json(flags_run, tmp_path):
     assert report["mean"]["episode_return_mean"] == pytest.approx(mean)
 
 
+@pytest.mark.slow
 def test_train_file_sweep_with_flags_overriding_the_file(tmp_path):
     config = tmp_path / "sweep.yaml"
     config.write_text(
@@ -133,6 +136,7 @@ ppo-reachable:
 """
 
 
+@pytest.mark.slow
 def test_regress_passes_and_ppo_gets_flat_obs_and_evaluates(tmp_path):
     path = write(tmp_path / "pass.yaml", PPO_REGRESSION)
     proc = ok(rllib("regress", path, "--checkpoint-at-end", "--storage-path", tmp_path / "out", *RAY_FLAGS))
@@ -155,6 +159,7 @@ def test_regress_passes_and_ppo_gets_flat_obs_and_evaluates(tmp_path):
     ok(rllib("evaluate", trial / "checkpoint_000000", "--episodes", "1", "--env-config", '{"episode_len": 5}'))
 
 
+@pytest.mark.slow
 def test_regress_fails_when_the_criterion_is_not_reached(tmp_path):
     path = write(tmp_path / "fail.yaml", PPO_REGRESSION.replace("ppo-reachable", "ppo-unreachable")
                  .replace("-1000   # any episode return is above this", "1000   # returns are <= 0")
@@ -235,6 +240,7 @@ def error_runs(tmp_path_factory):
     return done, storage, folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_bad_input_is_one_line_exit_2_and_nothing_runs(error_runs, case):
     done, storage, folder = error_runs
@@ -334,6 +340,7 @@ nan-last:
 """
 
 
+@pytest.mark.slow
 def test_regress_judges_a_last_iteration_without_episodes_by_the_last_finite_value(tmp_path):
     path = write(tmp_path / "nan.yaml", EMBED_PG_NAN_LAST)
     proc = ok(rllib("regress", path, "--storage-path", tmp_path / "out", *RAY_FLAGS))
@@ -347,6 +354,7 @@ def test_regress_judges_a_last_iteration_without_episodes_by_the_last_finite_val
     assert "nan <" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_stop_key_no_result_has_stops_after_the_first_result(tmp_path):
     """Tune alone would warn once and run until the other stop keys (here 10,000 iterations)."""
     proc = rllib("train", "--algo", "EmbedPG", "--env", POINT_GOALS, "--config", json.dumps(TINY_EMBED_PG),

@@ -57,6 +57,7 @@ def test_each_env_of_the_space_is_validated_with_the_config():
                                  "env": {"grid_search": [POINT_GOALS, GRID_GOALS]}}))
 
 
+@pytest.mark.slow
 def test_a_yaml_grid_over_env_runs_one_trial_per_env(tmp_path):
     path = tmp_path / "envs.yaml"
     path.write_text("two-envs:\n"

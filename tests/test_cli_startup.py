@@ -38,6 +38,7 @@ def test_help_and_argument_errors_come_before_ray_and_torch_load(tmp_path, argv,
     assert "loaded: []" in done.stdout, done.stdout[-500:]
 
 
+@pytest.mark.slow
 def test_a_command_that_runs_registers_embed_pg_and_the_envs(tmp_path):
     """Past the arguments the registry is there: an unknown env is named against the registered ones."""
     launcher = tmp_path / "rllib"

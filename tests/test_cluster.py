@@ -11,6 +11,8 @@ from ray.cluster_utils import Cluster
 from rllib_embed.embed_pg import EmbedPGConfig
 from rllib_embed.embed_pg.evaluation import evaluate_per_task
 
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]  # a two-node Ray cluster on this machine
+
 
 @pytest.fixture
 def two_node_cluster():

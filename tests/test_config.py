@@ -184,6 +184,7 @@ def test_latent_dim_defaults_to_at_least_the_number_of_tasks(num_tasks, expected
     assert mt10.resolved_latent_dim == 10
 
 
+@pytest.mark.slow
 def test_the_local_learner_runs_on_one_torch_thread_unless_told_otherwise(ray_session):
     """A script that builds the algorithm in its own process (local learner and env runner) gets
     one torch thread, as Ray's workers do; local_torch_threads=None leaves torch's setting."""

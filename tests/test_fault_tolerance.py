@@ -5,11 +5,13 @@ is a metric per task and one warning line."""
 import logging
 import time
 
+import pytest
 import ray
 
 from rllib_embed.embed_pg import EmbedPGConfig
 
 
+@pytest.mark.slow
 def test_a_crashed_env_runner_is_restarted_with_its_tasks(ray_session, caplog):
     config = (EmbedPGConfig()
               .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})

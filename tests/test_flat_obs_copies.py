@@ -37,6 +37,7 @@ def _tasks_per_round(num_tasks, copies, rounds, remote=False, vectorize_mode="sy
 
 @pytest.mark.parametrize("remote,vectorize_mode", [(False, "sync"), (True, "sync"), (False, "async")],
                          ids=["local-runner", "remote-runner", "async-vector"])
+@pytest.mark.slow
 def test_ppo_copies_are_on_different_tasks_and_each_cycles_through_all(ray_session, remote, vectorize_mode):
     k = 4
     rounds = _tasks_per_round(k, copies=4, rounds=k + 1, remote=remote, vectorize_mode=vectorize_mode)

@@ -26,6 +26,7 @@ def test_progress_along_projects_onto_the_segment():
     np.testing.assert_allclose(progress_along([[0, 0], [1, 1], [2, 0], [0.5, 3]], [0, 0], [2, 0]), [0, 0.5, 1, 0.25])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task_a,task_b", [(0, 1), (1, 2), (2, 3), (3, 0)])
 def test_final_position_moves_monotonically_from_goal_a_to_goal_b(trained_skills, task_a, task_b):
     module = load_skills(trained_skills[0])

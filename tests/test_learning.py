@@ -27,6 +27,7 @@ def _train(env, env_config, iterations, **training):
     return result, evaluation
 
 
+@pytest.mark.slow
 def test_pointgoals_every_task_is_solved_and_q_identifies_the_task(ray_session):
     # Measured (seed 0): after 1000 iterations (200k env steps, ~90 s on 2 cores) every
     # task's success was 1.0 (from 200 iterations on), returns -3.0..-4.9 (random: about -25), q accuracy 1.0.
@@ -37,6 +38,7 @@ def test_pointgoals_every_task_is_solved_and_q_identifies_the_task(ray_session):
     assert result["learners"]["default_policy"]["q_task_accuracy"] >= 0.9  # chance: 0.25
 
 
+@pytest.mark.slow
 def test_clipped_update_solves_pointgoals_with_eight_tasks(ray_session):
     # update="clipped" (GAE, 10 epochs over PPO's shuffled minibatches of rows), seed estimator:
     # PPO's 992-step batch from K*D = 16 envs (I = 62), latent_dim = K,
@@ -53,6 +55,7 @@ def test_clipped_update_solves_pointgoals_with_eight_tasks(ray_session):
     assert result["learners"]["default_policy"]["q_task_accuracy"] >= 0.9  # chance: 0.125
 
 
+@pytest.mark.slow
 def test_gridgoals_discrete_every_task_is_solved(ray_session):
     # Measured (seed 0): on a 3x3 grid (goals in the 4 corners), every task's success was
     # 1.0 from iteration 400 (33k env steps, ~24 s) on; q accuracy 0.59-0.75 (chance 0.25).
@@ -63,6 +66,7 @@ def test_gridgoals_discrete_every_task_is_solved(ray_session):
     assert result["learners"]["default_policy"]["q_task_accuracy"] >= 0.5
 
 
+@pytest.mark.slow
 def test_half_cheetah_forward_and_backward_tasks_run_their_own_ways(ray_session):
     # cheetah-dir (MuJoCo; K=2 tasks x D=4 copies, I=50, 200-step episodes) with the robots'
     # setting normalize_observations (without it no budget we tried separated the tasks).
@@ -93,6 +97,7 @@ def test_half_cheetah_forward_and_backward_tasks_run_their_own_ways(ray_session)
     assert result["learners"]["default_policy"]["q_task_accuracy"] >= 0.8  # z tells the tasks apart
 
 
+@pytest.mark.slow
 def test_clipped_update_half_cheetah_runs_both_ways_within_100k_steps(ray_session):
     # update="clipped" with the general recipe's estimator ("score": pi takes the sampled z, the
     # alpha terms reach pi as rewards only), K=2 x D=4, I=100 (800-step batches), 10 epochs over

@@ -17,6 +17,7 @@ def _python(code):
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
+@pytest.mark.slow
 def test_viz_command_without_matplotlib_names_the_extra_in_one_line(tmp_path):
     proc = _python(WITHOUT_MATPLOTLIB + "import runpy; sys.argv = ['viz', 'ckpt', '--out', 'o']; "
                    "runpy.run_module('rllib_embed.viz', run_name='__main__')")

@@ -59,6 +59,7 @@ def test_num_learners_above_num_tasks_is_refused():
         _config(5).validate()
 
 
+@pytest.mark.slow
 def test_two_learners_stay_in_sync_and_step_as_one_learner(ray_session):
     two = _config(2).build_algo()
     one = _config(0).build_algo()

@@ -3,6 +3,7 @@ env_config["num_tasks"], `with_flat_obs_option` offers PPO's flat view, and a re
 runner finds a creator registered in the driver."""
 
 import gymnasium as gym
+import pytest
 from ray.tune.registry import register_env
 
 from rllib_embed import EmbedPGConfig
@@ -33,6 +34,7 @@ def test_the_flat_view_is_one_box_with_the_task_appended():
     assert isinstance(creator({"num_tasks": 3}).observation_space, gym.spaces.Dict)
 
 
+@pytest.mark.slow
 def test_embed_pg_on_a_remote_env_runner_with_a_creator_registered_in_the_driver(ray_session):
     _register()
     algo = (EmbedPGConfig().environment("test/MyReachers-v0", env_config={"num_tasks": 3})

@@ -4,10 +4,13 @@ first snippet's algorithm saves)."""
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 PLACEHOLDER = "/path/to/embedpg_checkpoint"
 
 
+@pytest.mark.slow
 def test_every_python_snippet_of_the_readme_runs(ray_session, tmp_path, capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 4

@@ -1,6 +1,7 @@
 """Importing rllib_embed registers "EmbedPG" with Tune and RLlib, and the envs with gymnasium."""
 
 import gymnasium as gym
+import pytest
 
 from ray import tune
 from ray.rllib.algorithms.registry import _get_algorithm_class
@@ -21,6 +22,7 @@ def test_envs_are_registered_with_gymnasium():
     assert set(obs) == {"obs", "task"} and obs["task"].shape == (2,)
 
 
+@pytest.mark.slow
 def test_tuner_runs_embedpg_by_name(ray_session, tmp_path):
     config = (EmbedPGConfig()
               .environment("rllib_embed/PointGoals-v0", env_config={"num_tasks": 2})

@@ -80,6 +80,7 @@ def test_resume_is_exact_on_grids(tmp_path, ray_session):
     np.testing.assert_array_equal(resumed, straight)
 
 
+@pytest.mark.slow
 def test_resume_restores_each_remote_runners_streams(tmp_path, ray_session):
     """Two remote env runners: each runner's envs, episodes and generators come back as they were."""
     config = _config("rllib_embed/PointGoals-v0", 2, normalize=True, runners=2, episode_len=10)
@@ -111,6 +112,7 @@ def _unpicklable_point_goals(env_config):
     return env
 
 
+@pytest.mark.slow
 def test_an_env_that_cannot_be_pickled_resumes_reproducibly_with_new_episodes(tmp_path, ray_session, caplog):
     """Fallback: the env's generators are kept, the episodes in progress are not; the restored run
     starts new episodes, the same ones on every restore from that checkpoint."""

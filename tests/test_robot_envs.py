@@ -145,6 +145,7 @@ FAMILIES = [
 
 @pytest.mark.parametrize("env, env_config, K, D, runners, envs_per_runner, obs_dim", FAMILIES,
                          ids=[f[0].split("/")[1] for f in FAMILIES])
+@pytest.mark.slow
 def test_family_trains_through_the_task_mapping_with_the_id_kept_from_the_policy(
         ray_session, env, env_config, K, D, runners, envs_per_runner, obs_dim):
     I = 10

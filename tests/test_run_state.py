@@ -73,6 +73,7 @@ def _newest_complete_iteration(experiment: Path):
     return int(os.path.basename(path).split("_")[1]) + 1, path
 
 
+@pytest.mark.slow
 def test_ctrl_c_is_reported_as_interrupted_and_the_printed_command_resumes(tmp_path):
     experiment = tmp_path / "run"
     proc = _start(_train_argv(tmp_path))
@@ -105,6 +106,7 @@ def test_ctrl_c_is_reported_as_interrupted_and_the_printed_command_resumes(tmp_p
     assert iterations[-1] == ITERATIONS and "(done)" in resumed.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_ends_the_run_as_ctrl_c_does(tmp_path):
     """`kill`, `timeout` or a scheduler's stop: exit 130, the unfinished trial's last checkpoint
     and the resume line, no stack dump (Ray's own SIGTERM handler prints one and dies)."""
@@ -118,6 +120,7 @@ def test_sigterm_ends_the_run_as_ctrl_c_does(tmp_path):
     assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_to_the_whole_process_group_ends_the_run_as_ctrl_c_does(tmp_path, signum):
     """GNU `timeout`, `kill -- -PGID`, a scheduler's cancel, a closed terminal (SIGHUP to the
@@ -140,6 +143,7 @@ def test_a_signal_to_the_whole_process_group_ends_the_run_as_ctrl_c_does(tmp_pat
     assert iterations[-1] == ITERATIONS and len(iterations) > results_before
 
 
+@pytest.mark.slow
 def test_a_hangup_after_the_terminal_is_gone_still_saves_and_exits_as_an_interrupt(tmp_path):
     """stdout and stderr on a terminal (a pty) that hangs up before the SIGHUP arrives, as when a
     window closes: every write to it fails (EIO), so the run must still stop, save and exit 130
@@ -175,6 +179,7 @@ def test_a_hangup_after_the_terminal_is_gone_still_saves_and_exits_as_an_interru
     assert _iterations(experiment)[-1] == ITERATIONS
 
 
+@pytest.mark.slow
 def test_sigterm_ends_a_regression_run_as_ctrl_c_does(tmp_path):
     """`rllib regress` starts Ray the same way: SIGTERM stops it as an interrupt (exit 130), with
     the verdicts marked interrupted, not Ray's stack dump."""
@@ -191,6 +196,7 @@ def test_sigterm_ends_a_regression_run_as_ctrl_c_does(tmp_path):
     assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     """SIGKILL (no chance to save anything): Tune's experiment state must already name a recent checkpoint."""
     experiment = tmp_path / "run"

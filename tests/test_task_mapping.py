@@ -30,6 +30,7 @@ def test_mapping_formula():
         [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
 
 
+@pytest.mark.slow
 def test_one_env_per_remote_runner(ray_session):
     algo = _config(num_env_runners=4, num_cpus_per_env_runner=0.25).build_algo()
     try:
@@ -46,6 +47,7 @@ def test_one_env_per_remote_runner(ray_session):
         algo.stop()
 
 
+@pytest.mark.slow
 def test_several_envs_per_remote_runner_map_evenly(ray_session):
     algo = _config(num_env_runners=2, num_envs_per_env_runner=2, num_cpus_per_env_runner=0.25).build_algo()
     try:

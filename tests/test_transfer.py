@@ -144,6 +144,7 @@ HIGH_LEVEL_ITERATIONS = 12  # 200 skill steps = 1,000 env steps each
 HIGH_LEVEL_SUCCESS = 0.8  # greedy success over 10 episodes, reached at some iteration
 
 
+@pytest.mark.slow
 def test_ppo_over_skills_solves_a_held_out_goal_and_leaves_the_skills_unchanged(trained_skills, ray_session):
     from ray.rllib.algorithms.ppo import PPOConfig
 
