@@ -5,7 +5,7 @@
     python examples/transfer_cheetah.py table --out cheetah_results           # markdown table + PNG from the JSON
 
 Skills: the HalfCheetahVel skills shipped in examples/skills/halfcheetah_vel (trained on the
-target speeds 0.5, 1.0, 1.5 and 2.0 m/s by examples/train_cheetah_skills.py; --skills takes
+target speeds 0.5, 1.0, 1.5 and 2.0 m/s by examples/train_robot_skills.py; --skills takes
 another EmbedPG checkpoint or RLModule folder). New tasks (`rllib_embed/HalfCheetahSpeedSchedule-v0`):
 
 - held-out speeds between and beyond the trained ones (--speeds, default 0.25 0.75 1.25
@@ -35,7 +35,7 @@ import os
 import time
 
 import numpy as np
-from train_cheetah_skills import TARGET_VELOCITIES as TRAINED_SPEEDS, ppo_mujoco
+from train_robot_skills import TARGET_VELOCITIES as TRAINED_SPEEDS, ppo_mujoco
 
 ENV = "rllib_embed/HalfCheetahSpeedSchedule-v0"
 SKILLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "skills", "halfcheetah_vel")
@@ -114,11 +114,16 @@ def scratch_config(speed: float, seed: int):
     from rllib_embed.envs.cheetah_speed_schedule import TARGET_KEY, speed_error
 
     class SpeedError(RLlibCallback):
+        """Each evaluation's own episodes: a window of SCRATCH_EVAL_EPISODES (RLlib's default
+        reduction is a slow moving average over every episode ever logged)."""
+
         def on_episode_end(self, *, episode, metrics_logger=None, prev_episode_chunks=None, **kwargs) -> None:
-            infos = [i for chunk in [*(prev_episode_chunks or ()), episode] for i in chunk.get_infos()
-                     if "x_velocity" in i]
-            metrics_logger.log_value("speed_error", speed_error([i["x_velocity"] for i in infos],
-                                                                [i[TARGET_KEY] for i in infos]))
+            chunks = [*(prev_episode_chunks or ()), episode]
+            infos = [i for chunk in chunks for i in chunk.get_infos() if "x_velocity" in i]
+            error = speed_error([i["x_velocity"] for i in infos], [i[TARGET_KEY] for i in infos])
+            metrics_logger.log_value("speed_error", error, reduce="mean", window=SCRATCH_EVAL_EPISODES)
+            metrics_logger.log_value("greedy_return", sum(chunk.get_return() for chunk in chunks), reduce="mean",
+                                     window=SCRATCH_EVAL_EPISODES)
 
     return (ppo_mujoco(ENV, {"schedule": [[0, speed]], "flat_obs": True}, seed)
             .evaluation(evaluation_interval=SCRATCH_EVAL_EVERY, evaluation_duration=SCRATCH_EVAL_EPISODES,
@@ -144,7 +149,7 @@ def run_scratch(args) -> None:
                         continue  # the result keeps the last evaluation's metrics between evaluations
                     evaluation = result["evaluation"]["env_runners"]
                     run["curve"].append({"env_steps": steps, "speed_error": float(evaluation["speed_error"]),
-                                         "return": float(evaluation["episode_return_mean"]),
+                                         "return": float(evaluation["greedy_return"]),
                                          "wall_s": round(time.time() - start, 1)})
                     print(f"scratch {speed} m/s seed {seed}: {steps} env steps, greedy error "
                           f"{evaluation['speed_error']:.3f} m/s", flush=True)
@@ -159,6 +164,15 @@ def run_scratch(args) -> None:
 
 def first_steps_within(curve: list, error: float):
     return next((point["env_steps"] for point in curve if point["speed_error"] <= error), None)
+
+
+def first_steps_above(curve: list, episode_return: float):
+    return next((point["env_steps"] for point in curve if point["return"] >= episode_return), None)
+
+
+def steps_cell(steps: list, runs: list) -> str:
+    return " / ".join(f"{x:,}" if x is not None else f">{r['curve'][-1]['env_steps']:,}"
+                      for x, r in zip(steps, runs) if r["curve"]) or "not run"
 
 
 def run_table(args) -> None:
@@ -176,19 +190,23 @@ def run_table(args) -> None:
              f"steps until PPO's greedy policy is as close ({SCRATCH_EVAL_EPISODES} episodes every 20,000 env steps; "
              f"'>' where it never was, with its best error).", "",
              "| target m/s | zero-shot error | search error | from scratch: steps to zero-shot's error | "
-             "to search's error | PPO's best error (steps) |",
+             "to search's error | PPO's best error |",
              "| --- | --- | --- | --- | --- | --- |"]
     for row in skills["speeds"]:
         z0, s = row["zero_shot"]["speed_error"], row["search"]["speed_error"]
         runs = scratch.get(row["speed"], [])
-        cells = []
-        for error in (z0, s):
-            steps = [first_steps_within(r["curve"], error) for r in runs]
-            cells.append(" / ".join(f"{x:,}" if x is not None else f">{r['curve'][-1]['env_steps']:,}"
-                                    for x, r in zip(steps, runs) if r["curve"]) or "not run")
-        best = " / ".join(f"{min(p['speed_error'] for p in r['curve']):.3f} ({r['curve'][-1]['env_steps']:,})"
-                          for r in runs if r["curve"]) or "not run"
+        cells = [steps_cell([first_steps_within(r["curve"], error) for r in runs], runs) for error in (z0, s)]
+        best = " / ".join(f"{min(p['speed_error'] for p in r['curve']):.3f}" for r in runs if r["curve"]) or "not run"
         lines.append(f"| {row['speed']} | {z0:.3f} | {s:.3f} | {cells[0]} | {cells[1]} | {best} |")
+    lines += ["", "By the env's own return (per step -|v_x - target| - 0.05 |a|^2, 200 steps; mode actions):", "",
+              "| target m/s | zero-shot return | search return | from scratch: steps to zero-shot's return | "
+              "PPO's best return |", "| --- | --- | --- | --- | --- |"]
+    for row in skills["speeds"]:
+        z0 = row["zero_shot"]["return"]
+        runs = scratch.get(row["speed"], [])
+        cell = steps_cell([first_steps_above(r["curve"], z0) for r in runs], runs)
+        best = " / ".join(f"{max(p['return'] for p in r['curve']):.0f}" for r in runs if r["curve"]) or "not run"
+        lines.append(f"| {row['speed']} | {z0:.0f} | {row['search']['return']:.0f} | {cell} | {best} |")
     sched = skills["schedule"]["zero_shot"]
     lines += ["", f"Trained speeds, each task's own skill: " + ", ".join(
         f"{t['speed']} m/s error {t['speed_error']:.3f}" for t in skills["trained"]) + ".",

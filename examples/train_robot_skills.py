@@ -1,13 +1,15 @@
-"""Trains the HalfCheetahVel skills shipped in examples/skills/halfcheetah_vel.
+"""Trains robot skills to reuse: those shipped in examples/skills/<name>.
 
-    python examples/train_cheetah_skills.py --out cheetah_skills            # 1M env steps
-    python examples/train_cheetah_skills.py --out cheetah_skills --resume   # continues the newest checkpoint
+    python examples/train_robot_skills.py halfcheetah_vel --out cheetah_skills --env-steps 1500000
+    python examples/train_robot_skills.py halfcheetah_vel --out cheetah_skills --resume   # the newest checkpoint on
 
 The general recipe (docs/learning.md): `EmbedPGConfig.from_ppo` of RLlib's PPO at its
 MuJoCo settings (Schulman et al. 2017, Table 3; RLlib's tuned_examples/ppo/halfcheetah-ppo.yaml:
 4,000-step batches, 10 epochs, minibatch 64, lr 3e-4, gamma 0.99, lambda 0.95, clip 0.2,
-MeanStdFilter, no value clipping), on `rllib_embed/HalfCheetahVel-v0` with the target speeds
-0.5, 1.0, 1.5 and 2.0 m/s, K=4 tasks x D=2 env copies on one local env runner, seed 0.
+MeanStdFilter, no value clipping), K tasks x D=2 env copies on one local env runner, seed 0:
+
+- halfcheetah_vel: `rllib_embed/HalfCheetahVel-v0`, target speeds 0.5, 1.0, 1.5 and 2.0 m/s;
+- ant_dir: `rllib_embed/AntDir-v0`, K=4 walking directions (0, 90, 180, 270 degrees).
 
 An Algorithm checkpoint is written every --checkpoint-every env steps
 (`OUT/checkpoint_<env steps>`), and at the end the learner's RLModule (pi, p, q and V) alone
@@ -24,6 +26,10 @@ import shutil
 import time
 
 TARGET_VELOCITIES = [0.5, 1.0, 1.5, 2.0]
+SKILLS = {  # name: (env, env_config)
+    "halfcheetah_vel": ("rllib_embed/HalfCheetahVel-v0", {"target_velocities": TARGET_VELOCITIES}),
+    "ant_dir": ("rllib_embed/AntDir-v0", {"num_tasks": 4}),
+}
 
 
 def ppo_mujoco(env: str, env_config: dict, seed: int = 0, envs: int = 8):
@@ -41,12 +47,12 @@ def ppo_mujoco(env: str, env_config: dict, seed: int = 0, envs: int = 8):
             .debugging(seed=seed))
 
 
-def recipe_config(seed: int = 0):
-    """EmbedPG's general recipe for HalfCheetahVel: from_ppo of PPO at its MuJoCo settings, K*D = 4*2."""
+def recipe_config(name: str, seed: int = 0):
+    """EmbedPG's general recipe for skills `name`: from_ppo of PPO at its MuJoCo settings, K*D = 4*2."""
     from rllib_embed import EmbedPGConfig
 
-    return EmbedPGConfig.from_ppo(ppo_mujoco("rllib_embed/HalfCheetahVel-v0",
-                                             {"target_velocities": TARGET_VELOCITIES}, seed))
+    env, env_config = SKILLS[name]
+    return EmbedPGConfig.from_ppo(ppo_mujoco(env, env_config, seed))
 
 
 def newest_checkpoint(out: str) -> str | None:
@@ -56,8 +62,9 @@ def newest_checkpoint(out: str) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("skills", choices=sorted(SKILLS), help="which skills")
     parser.add_argument("--out", required=True, help="folder for the checkpoints and the module")
-    parser.add_argument("--env-steps", type=int, default=1_000_000)
+    parser.add_argument("--env-steps", type=int, default=1_500_000)
     parser.add_argument("--checkpoint-every", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT's newest checkpoint")
@@ -73,7 +80,7 @@ def main() -> None:
     from rllib_embed.embed_pg.module_checkpoint import MODULE_SUBDIR
     from rllib_embed.embed_pg.plain_files import MODULE_FILE, WEIGHTS_FILE
 
-    algo = recipe_config(args.seed).build_algo()
+    algo = recipe_config(args.skills, args.seed).build_algo()
     if resume_from is not None:
         algo.restore_from_path(resume_from)
         print(f"resumed from {resume_from}", flush=True)
@@ -85,7 +92,7 @@ def main() -> None:
         runners = result["env_runners"]
         steps = int(runners["num_env_steps_sampled_lifetime"])
         tasks = runners.get("tasks", {})
-        returns = [tasks.get(f"task_{k}", {}).get("episode_return_mean") for k in range(len(TARGET_VELOCITIES))]
+        returns = [tasks.get(f"task_{k}", {}).get("episode_return_mean") for k in range(algo.config.num_tasks)]
         print(f"{steps} env steps, {time.time() - start:.0f} s, training return per task "
               + " / ".join("-" if r is None else f"{r:.0f}" for r in returns), flush=True)
         if steps >= next_checkpoint or steps >= args.env_steps:
