@@ -245,7 +245,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--seed", type=int, default=0, help="the search's seed")
     parser.add_argument("--env-steps", type=int, default=500_000, help="PPO from scratch: budget per run")
-    parser.add_argument("--stop-error", type=float, default=0.05, help="PPO from scratch: stop at this error, m/s")
+    parser.add_argument("--stop-error", type=float, default=0.0,
+                        help="PPO from scratch: stop once its error is at most this, m/s (0: run the whole budget)")
     args = parser.parse_args()
     if args.speeds is None:
         args.speeds = HELD_OUT_SPEEDS if args.step == "skills" else [1.25]
