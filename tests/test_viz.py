@@ -1,5 +1,7 @@
 """The picture command writes valid, non-empty PNGs from a real (short) training run."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -69,7 +71,7 @@ def test_pictures_of_robot_skills_show_their_behaviour_and_say_what_is_skipped(t
     from rllib_embed.viz.pictures import task_rollouts
     from rllib_embed.transfer import load_skills
 
-    skills = "examples/skills/halfcheetah_vel"
+    skills = str(Path(__file__).resolve().parents[1] / "examples" / "skills" / "halfcheetah_vel")
     written = make_pictures(skills, tmp_path, env="rllib_embed/HalfCheetahVel-v0", env_config={}, episodes_per_task=1)
     assert sorted(written) == ["behaviour", "embedding_space", "inferred_skills"]
     assert sorted(written.skipped) == ["interpolation", "learning_curves", "trajectories"]

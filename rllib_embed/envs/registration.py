@@ -72,12 +72,8 @@ def register_envs() -> None:
     Afterwards ``gym.make(env_id, **env_config)`` and RLlib's
     ``.environment(env_id, env_config=...)`` both build the env.
     """
-    for env_id, creator in ENV_IDS.items():
-        creator = with_flat_obs_option(creator)
-        if env_id not in gym.registry:
-            gym.register(env_id, entry_point=_gym_entry_point(creator))
-        register_env(env_id, creator)
-    for env_id, creator in NEW_TASK_ENV_IDS.items():
+    creators = {**{env_id: with_flat_obs_option(creator) for env_id, creator in ENV_IDS.items()}, **NEW_TASK_ENV_IDS}
+    for env_id, creator in creators.items():
         if env_id not in gym.registry:
             gym.register(env_id, entry_point=_gym_entry_point(creator))
         register_env(env_id, creator)
