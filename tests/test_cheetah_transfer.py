@@ -110,6 +110,7 @@ def test_the_cross_entropy_method_finds_a_maximum_inside_the_box_within_its_budg
     assert all(np.all(z >= low) and np.all(z <= high) for z in calls)
     np.testing.assert_allclose(result.skill, [0.6, -0.3, 0.125], atol=0.1)
     assert result.episode_return == max(score for _, score in result.evaluations)
+    assert result.evaluations[result.index][1] == result.episode_return
     np.testing.assert_array_equal(calls[0], np.zeros(3, np.float32))  # starts at the given mean
 
 

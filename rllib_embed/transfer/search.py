@@ -1,8 +1,8 @@
 """Few-shot search over z with the skills frozen: the cross-entropy method (CEM).
 
-The policy pi(a|s,z) is not trained; only z is chosen, by the return of whole episodes.
-A few dozen episodes, where a policy learned from scratch takes hundreds of thousands of
-env steps (docs/transfer.md).
+The policy pi(a|s,z) is not trained; only z is chosen, by a score of whole episodes (their
+return unless told otherwise). What it costs and gains against learning from scratch is
+measured in docs/transfer.md.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from rllib_embed.transfer.rollout import ObservationFilter, Rollout, rollout
 class SkillSearch:
     """The best z found (``skill``, [latent_dim]), its score (by default its episode return),
     the number of evaluations (episodes) run, every evaluated ``(z, score)`` in order
-    (``evaluations``), and for `search_skill` the env seed of the best z's episode."""
+    (``evaluations``), the best one's place in it (``index``), and for `search_skill` the env
+    seed of the best z's episode."""
 
     skill: np.ndarray
     episode_return: float
     episodes: int
     evaluations: list = field(default_factory=list)
+    index: int = 0
     env_seed: Optional[int] = None
 
 
@@ -60,8 +62,8 @@ def cross_entropy_method(objective: Callable[[np.ndarray], float], mean: np.ndar
         history += [(point.astype(np.float32), score) for point, score in zip(points, scores)]
         best = points[np.argsort(-scores)[:min(elites, size)]]
         mean, std = best.mean(axis=0), np.maximum(best.std(axis=0), min_std)
-    skill, score = max(history, key=lambda pair: pair[1])
-    return SkillSearch(skill, score, len(history), history)
+    index = max(range(len(history)), key=lambda i: history[i][1])
+    return SkillSearch(*history[index], len(history), history, index)
 
 
 def search_skill(module, env: Any, env_config: Mapping[str, Any] | None = None, *, episodes: int = 30,
@@ -96,6 +98,5 @@ def search_skill(module, env: Any, env_config: Mapping[str, Any] | None = None, 
                                       population=population, elites=elites, seed=seed)
     finally:
         environment.close()
-    best = max(range(len(result.evaluations)), key=lambda i: result.evaluations[i][1])
-    result.env_seed = seed + best
+    result.env_seed = seed + result.index  # episode i ran on env seed seed + i
     return result
